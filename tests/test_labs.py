@@ -1,0 +1,137 @@
+"""The nbgrader pipeline, proven for every lab in ``solutions/``.
+
+For each lab, in a temporary copy of the course: the release regenerated from the solution
+equals the committed ``labs/`` notebook byte for byte; the solution, submitted as a student,
+autogrades to full marks; the unmodified release autogrades to 0 without crashing the grader;
+no line of a solution region or hidden-test block appears in the release; ``nbgrader
+validate`` passes on the solution and ``validate --invert`` on the release.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tools.labs import ROOT, lab_names, nbgrader
+
+LABS = lab_names()
+SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+
+
+def _marks(lab: str):
+    return [pytest.mark.slow, getattr(pytest.mark, lab.split("_")[0])]
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def _text(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def _grade_id(cell: dict) -> str | None:
+    return cell["metadata"].get("nbgrader", {}).get("grade_id")
+
+
+def _student_solution(release: Path, solution: Path) -> dict:
+    """The released notebook with every solution cell filled in as a student would."""
+    answers = {_grade_id(c): _text(c) for c in _cells(solution) if _grade_id(c)}
+    notebook = json.loads(release.read_text())
+    for cell in notebook["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("solution"):
+            text = answers[meta["grade_id"]]
+            text = "\n".join(line for line in text.splitlines() if "### " not in line)
+            cell["source"] = text.splitlines(keepends=True)
+    return notebook
+
+
+@pytest.fixture(scope="module", params=[pytest.param(lab, marks=_marks(lab)) for lab in LABS])
+def graded(request, tmp_path_factory):
+    """Release, submit (solution and blank) and autograde one lab in a temporary course."""
+    lab = request.param
+    course = tmp_path_factory.mktemp(lab)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions" / lab, course / "solutions" / lab)
+    db = f"sqlite:///{course / 'gradebook.db'}"
+    nbgrader("generate_assignment", lab, "--force", f"--db={db}", cwd=course)
+    release = course / "labs" / lab / f"{lab}.ipynb"
+    solution = course / "solutions" / lab / f"{lab}.ipynb"
+    submissions = {
+        "solution": json.dumps(_student_solution(release, solution), indent=1),
+        "blank": release.read_text(),
+    }
+    for student, text in submissions.items():
+        folder = course / "submitted" / student / lab
+        folder.mkdir(parents=True)
+        (folder / f"{lab}.ipynb").write_text(text)
+    result = nbgrader(
+        "autograde", lab, f"--db={db}", "--Autograde.create_student=True", cwd=course, check=False
+    )
+    from nbgrader.api import Gradebook
+
+    scores = {}
+    with Gradebook(db) as gradebook:
+        for student in submissions:
+            submission = gradebook.find_submission(lab, student)
+            scores[student] = (submission.score, submission.max_score)
+    return {"lab": lab, "course": course, "release": release, "solution": solution,
+            "autograde": result, "scores": scores}
+
+
+def test_release_matches_committed_labs(graded):
+    committed = ROOT / "labs" / graded["lab"] / graded["release"].name
+    assert committed.exists(), f"{committed} is missing: run `python -m tools.labs`"
+    assert graded["release"].read_text() == committed.read_text(), (
+        f"labs/{graded['lab']} is out of date: run `python -m tools.labs {graded['lab']}`"
+    )
+
+
+def test_solution_autogrades_to_full_marks(graded):
+    assert graded["autograde"].returncode == 0, graded["autograde"].stderr[-3000:]
+    score, max_score = graded["scores"]["solution"]
+    assert max_score == 100, f"the points of {graded['lab']} must add up to 100; got {max_score}"
+    assert score == max_score, f"solution scored {score}/{max_score}"
+
+
+def test_unmodified_release_autogrades_to_zero(graded):
+    assert graded["autograde"].returncode == 0, graded["autograde"].stderr[-3000:]
+    autograded = graded["course"] / "autograded" / "blank" / graded["lab"]
+    assert (autograded / graded["release"].name).exists(), "the grader did not write its copy"
+    score, _ = graded["scores"]["blank"]
+    assert score == 0, f"the unmodified release scored {score}"
+
+
+def test_no_solution_or_hidden_test_in_release(graded):
+    source = graded["solution"].read_text()
+    visible = json.loads(source)
+    visible_text = "\n".join(
+        HIDDEN_BLOCK.sub("", SOLUTION_BLOCK.sub("", _text(c))) for c in visible["cells"]
+    )
+    visible_lines = {line.strip() for line in visible_text.splitlines()}
+    released_lines = {line.strip() for c in _cells(graded["release"]) for line in _text(c).splitlines()}
+    secret = [
+        line.strip()
+        for c in visible["cells"]
+        for block in SOLUTION_BLOCK.findall(_text(c)) + HIDDEN_BLOCK.findall(_text(c))
+        for line in block.splitlines()
+    ]
+    leaked = sorted({s for s in secret if len(s) > 8 and s not in visible_lines} & released_lines)
+    assert not leaked, f"hidden lines found in labs/{graded['lab']}: {leaked[:5]}"
+    assert "BEGIN HIDDEN TESTS" not in graded["release"].read_text()
+
+
+def test_nbgrader_validate(graded):
+    ok = nbgrader("validate", str(graded["solution"]), cwd=graded["course"], check=False)
+    assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout[-3000:]
+    inverted = nbgrader("validate", "--invert", str(graded["release"]), cwd=graded["course"],
+                        check=False)
+    assert "Success! The notebook does not pass any tests." in inverted.stdout, (
+        inverted.stdout[-3000:]
+    )
