@@ -335,7 +335,10 @@ def download(name: str, train: bool = True, root=None, timeout: float = 5.0):
         raise ValueError(f"name must be one of {DOWNLOADABLE}; got {name!r}")
     classes = {
         "mnist": (torchvision.datasets.MNIST, "ossci-datasets.s3.amazonaws.com"),
-        "fashion-mnist": (torchvision.datasets.FashionMNIST, "fashion-mnist.s3-website.eu-central-1.amazonaws.com"),
+        "fashion-mnist": (
+            torchvision.datasets.FashionMNIST,
+            "fashion-mnist.s3-website.eu-central-1.amazonaws.com",
+        ),
         "cifar10": (torchvision.datasets.CIFAR10, "www.cs.toronto.edu"),
     }
     cls, host = classes[name]

@@ -96,10 +96,10 @@ def check_gradient(
     worst index, the expected (numerical) and the analytic value when it exceeds ``tol``.
 
     >>> x = np.array([1.0, 2.0])
-    >>> check_gradient(lambda v: (v ** 2).sum(), x, -2 * x, name="w")
+    >>> check_gradient(lambda v: (v ** 2).sum(), x, -2 * x, name="w")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    course.gradcheck.GradientCheckError: gradient of w is wrong at index (0,): finite differences give 2, your gradient gives -2 (relative error 1; tolerance 1e-06)
+    course.gradcheck.GradientCheckError: gradient of w is wrong at index (0,): finite ...
     """
     analytic = np.asarray(analytic, dtype=np.float64)
     if analytic.shape != np.shape(x):

@@ -45,7 +45,9 @@ def check_shape(what: str, got, shape: tuple, hint: str | None = None) -> None:
         _fail(what, f"an array of shape {shape}", "None", hint or "did you forget `return`?")
     got_shape = np.shape(got)
     if tuple(got_shape) != tuple(shape):
-        _fail(what, f"shape {tuple(shape)}", f"shape {tuple(got_shape)}", hint, "has the wrong shape")
+        _fail(
+            what, f"shape {tuple(shape)}", f"shape {tuple(got_shape)}", hint, "has the wrong shape"
+        )
 
 
 def check_close(
@@ -60,8 +62,13 @@ def check_close(
     except (TypeError, ValueError):
         _fail(what, _show(expected), repr(got), hint, "is not a number or array")
     if got_arr.shape != expected_arr.shape:
-        _fail(what, f"shape {expected_arr.shape}", f"shape {got_arr.shape}", hint,
-              "has the wrong shape")
+        _fail(
+            what,
+            f"shape {expected_arr.shape}",
+            f"shape {got_arr.shape}",
+            hint,
+            "has the wrong shape",
+        )
     if not np.allclose(got_arr, expected_arr, rtol=rtol, atol=atol, equal_nan=False):
         _fail(what, _show(expected_arr), _show(got_arr), hint)
 
@@ -69,5 +76,9 @@ def check_close(
 def check_unchanged(what: str, before, after, hint: str | None = None) -> None:
     """Fail if an input array was modified in place (compare a copy taken before the call)."""
     if not np.array_equal(np.asarray(before), np.asarray(after)):
-        _fail(what, "the input left unchanged", "it was modified in place",
-              hint or "work on a copy (x.copy()) or build a new array instead")
+        _fail(
+            what,
+            "the input left unchanged",
+            "it was modified in place",
+            hint or "work on a copy (x.copy()) or build a new array instead",
+        )

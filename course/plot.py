@@ -34,7 +34,7 @@ def learning_curves(history, axes=None):
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(9, 3))
     epochs = history.get("epoch") or list(range(1, len(history["train_loss"]) + 1))
-    for ax, metric, label in zip(axes, ("loss", "acc"), ("loss", "accuracy")):
+    for ax, metric, label in zip(axes, ("loss", "acc"), ("loss", "accuracy"), strict=False):
         for split, style in (("train", "-o"), ("val", "--s")):
             values = np.asarray(history.get(f"{split}_{metric}", []), dtype=float)
             if len(values) and np.isfinite(values).any():
@@ -71,9 +71,7 @@ def _to_hwc(img: np.ndarray) -> np.ndarray:
     return img
 
 
-def image_grid(
-    images, labels=None, predictions=None, class_names=None, ncols: int = 8, ax=None
-):
+def image_grid(images, labels=None, predictions=None, class_names=None, ncols: int = 8, ax=None):
     """A grid of images ``(N, C, H, W)`` or ``(N, H, W)`` with their labels as titles.
 
     With ``predictions`` each title reads ``label → prediction``, red where they differ.
@@ -145,9 +143,12 @@ def decision_boundary(predict_fn, X, y, ax=None, resolution: int = 200):
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"X must have shape (N, 2) for a 2-D decision boundary; got {X.shape}")
     ax = _axes(ax)
-    pad = 0.1 * (X.max(0) - X.min(0))
+    span = X.max(0) - X.min(0)
+    pad = 0.1 * np.where(span > 0, span, 10.0)  # a single point still gets a window
     lo, hi = X.min(0) - pad, X.max(0) + pad
-    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    xx, yy = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
     grid = np.column_stack([xx.ravel(), yy.ravel()])
     zz = np.asarray(predict_fn(grid)).reshape(xx.shape)
     ax.contourf(xx, yy, zz, alpha=0.25, cmap="tab10", vmin=0, vmax=9, levels=np.arange(11) - 0.5)
@@ -165,8 +166,14 @@ def graph(G, node_color=None, pos=None, ax=None, labels: bool = True, cmap: str 
     pos = pos if pos is not None else nx.spring_layout(G, seed=0)
     nx.draw_networkx_edges(G, pos, ax=ax, alpha=0.3)
     nx.draw_networkx_nodes(
-        G, pos, ax=ax, node_color=node_color if node_color is not None else "tab:blue",
-        cmap=cmap, node_size=220, edgecolors="k", linewidths=0.5,
+        G,
+        pos,
+        ax=ax,
+        node_color=node_color if node_color is not None else "tab:blue",
+        cmap=cmap,
+        node_size=220,
+        edgecolors="k",
+        linewidths=0.5,
     )
     if labels:
         nx.draw_networkx_labels(G, pos, ax=ax, font_size=7)

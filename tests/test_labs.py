@@ -81,8 +81,14 @@ def graded(request, tmp_path_factory):
         for student in submissions:
             submission = gradebook.find_submission(lab, student)
             scores[student] = (submission.score, submission.max_score)
-    return {"lab": lab, "course": course, "release": release, "solution": solution,
-            "autograde": result, "scores": scores}
+    return {
+        "lab": lab,
+        "course": course,
+        "release": release,
+        "solution": solution,
+        "autograde": result,
+        "scores": scores,
+    }
 
 
 def test_release_matches_committed_labs(graded):
@@ -115,7 +121,9 @@ def test_no_solution_or_hidden_test_in_release(graded):
         HIDDEN_BLOCK.sub("", SOLUTION_BLOCK.sub("", _text(c))) for c in visible["cells"]
     )
     visible_lines = {line.strip() for line in visible_text.splitlines()}
-    released_lines = {line.strip() for c in _cells(graded["release"]) for line in _text(c).splitlines()}
+    released_lines = {
+        line.strip() for c in _cells(graded["release"]) for line in _text(c).splitlines()
+    }
     secret = [
         line.strip()
         for c in visible["cells"]
@@ -130,8 +138,9 @@ def test_no_solution_or_hidden_test_in_release(graded):
 def test_nbgrader_validate(graded):
     ok = nbgrader("validate", str(graded["solution"]), cwd=graded["course"], check=False)
     assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout[-3000:]
-    inverted = nbgrader("validate", "--invert", str(graded["release"]), cwd=graded["course"],
-                        check=False)
-    assert "Success! The notebook does not pass any tests." in inverted.stdout, (
-        inverted.stdout[-3000:]
+    inverted = nbgrader(
+        "validate", "--invert", str(graded["release"]), cwd=graded["course"], check=False
     )
+    assert "Success! The notebook does not pass any tests." in inverted.stdout, inverted.stdout[
+        -3000:
+    ]

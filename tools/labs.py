@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def lab_names(root: Path = ROOT) -> list[str]:
     """Names of the labs that have a source notebook in ``solutions/``."""
-    return sorted(p.name for p in (root / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
+    return sorted(
+        p.name for p in (root / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists()
+    )
 
 
 def nbgrader(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:

@@ -50,7 +50,8 @@ SETUP_CODE = f"""\
 import importlib.util, pathlib, sys
 if importlib.util.find_spec("course") is None:
     here = pathlib.Path.cwd()
-    clone = next((p for p in [here, *here.parents] if (p / "course" / "__init__.py").exists()), None)
+    roots = [here, *here.parents]
+    clone = next((p for p in roots if (p / "course" / "__init__.py").exists()), None)
     if clone is not None:
         sys.path.insert(0, str(clone))
     else:

@@ -1,0 +1,49 @@
+"""course.gradcheck against closed-form derivatives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from course import gradcheck
+
+
+@settings(max_examples=25, deadline=None)
+@given(arrays(np.float64, st.integers(1, 6), elements=st.floats(-3, 3)))
+def test_numerical_gradient_of_known_functions(x):
+    g = gradcheck.numerical_gradient(lambda v: np.sum(np.sin(v) * v**2), x.copy())
+    assert np.allclose(g, np.cos(x) * x**2 + 2 * x * np.sin(x), atol=1e-6)
+
+
+def test_input_is_restored():
+    x = np.array([1.0, 2.0])
+    gradcheck.numerical_gradient(lambda v: v.sum(), x)
+    assert x.tolist() == [1.0, 2.0]
+
+
+def test_array_gradient_of_a_matrix_product():
+    rng = np.random.default_rng(0)
+    W, x, dout = rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=(3, 2))
+    g = gradcheck.numerical_gradient_array(lambda v: W @ v, x, dout)
+    assert gradcheck.rel_error(g, W.T @ dout) < 1e-8
+
+
+def test_check_gradient_accepts_right_and_names_wrong():
+    x = np.array([[1.0, -2.0], [0.5, 3.0]])
+    assert gradcheck.check_gradient(lambda v: (v**3).sum(), x, 3 * x**2) < 1e-7
+    wrong = 3 * x**2
+    wrong[1, 0] *= 2
+    with pytest.raises(gradcheck.GradientCheckError, match=r"of W is wrong at index \(1, 0\)"):
+        gradcheck.check_gradient(lambda v: (v**3).sum(), x, wrong, name="W")
+
+
+def test_bad_inputs_get_clear_errors():
+    with pytest.raises(TypeError, match="float64"):
+        gradcheck.numerical_gradient(lambda v: v.sum(), np.array([1, 2]))
+    with pytest.raises(ValueError, match="must have the shape"):
+        gradcheck.check_gradient(lambda v: v.sum(), np.ones(3), np.ones(2))
+    with pytest.raises(ValueError, match="shapes must match"):
+        gradcheck.rel_error(np.ones(2), np.ones(3))

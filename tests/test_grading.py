@@ -1,0 +1,39 @@
+"""course.grading: the visible-test checks fail loudly with expected, got and a hint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course import grading
+
+
+def test_close_passes_within_tolerance_and_float32():
+    grading.check_close("x", np.float32([1, 2]), [1.0, 2.0 + 1e-8])
+
+
+@pytest.mark.parametrize(
+    "got, message",
+    [
+        (None, "did you forget `return`"),
+        ([1.0, 2.0, 3.0], "wrong shape"),
+        ([1.0, -2.0], "expected: \\[1. 2.\\]"),
+        ("abc", "not a number"),
+    ],
+)
+def test_close_failures(got, message):
+    with pytest.raises(AssertionError, match=message):
+        grading.check_close("f(x)", got, [1.0, 2.0])
+
+
+def test_shape_type_unchanged():
+    grading.check_shape("a", np.zeros((2, 3)), (2, 3))
+    with pytest.raises(AssertionError, match=r"expected: shape \(3, 2\)"):
+        grading.check_shape("a", np.zeros((2, 3)), (3, 2), hint="transpose?")
+    with pytest.raises(AssertionError, match="wrong type"):
+        grading.check_type("n", 1.5, int)
+    before = np.arange(3)
+    after = before.copy()
+    after[0] = 9
+    with pytest.raises(AssertionError, match="modified in place"):
+        grading.check_unchanged("X", before, after)
