@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tools.labs import ROOT, lab_names, nbgrader
+from tools.labs import ROOT, grade_in_temp_course, lab_names, nbgrader, student_solution
 
 LABS = lab_names()
 SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
@@ -35,60 +34,13 @@ def _text(cell: dict) -> str:
     return "".join(cell["source"])
 
 
-def _grade_id(cell: dict) -> str | None:
-    return cell["metadata"].get("nbgrader", {}).get("grade_id")
-
-
-def _student_solution(release: Path, solution: Path) -> dict:
-    """The released notebook with every solution cell filled in as a student would."""
-    answers = {_grade_id(c): _text(c) for c in _cells(solution) if _grade_id(c)}
-    notebook = json.loads(release.read_text())
-    for cell in notebook["cells"]:
-        meta = cell["metadata"].get("nbgrader", {})
-        if meta.get("solution"):
-            text = answers[meta["grade_id"]]
-            text = "\n".join(line for line in text.splitlines() if "### " not in line)
-            cell["source"] = text.splitlines(keepends=True)
-    return notebook
+_student_solution = student_solution  # older name, kept for scripts that import it
 
 
 @pytest.fixture(scope="module", params=[pytest.param(lab, marks=_marks(lab)) for lab in LABS])
 def graded(request, tmp_path_factory):
     """Release, submit (solution and blank) and autograde one lab in a temporary course."""
-    lab = request.param
-    course = tmp_path_factory.mktemp(lab)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "solutions" / lab, course / "solutions" / lab)
-    db = f"sqlite:///{course / 'gradebook.db'}"
-    nbgrader("generate_assignment", lab, "--force", f"--db={db}", cwd=course)
-    release = course / "labs" / lab / f"{lab}.ipynb"
-    solution = course / "solutions" / lab / f"{lab}.ipynb"
-    submissions = {
-        "solution": json.dumps(_student_solution(release, solution), indent=1),
-        "blank": release.read_text(),
-    }
-    for student, text in submissions.items():
-        folder = course / "submitted" / student / lab
-        folder.mkdir(parents=True)
-        (folder / f"{lab}.ipynb").write_text(text)
-    result = nbgrader(
-        "autograde", lab, f"--db={db}", "--Autograde.create_student=True", cwd=course, check=False
-    )
-    from nbgrader.api import Gradebook
-
-    scores = {}
-    with Gradebook(db) as gradebook:
-        for student in submissions:
-            submission = gradebook.find_submission(lab, student)
-            scores[student] = (submission.score, submission.max_score)
-    return {
-        "lab": lab,
-        "course": course,
-        "release": release,
-        "solution": solution,
-        "autograde": result,
-        "scores": scores,
-    }
+    return grade_in_temp_course(request.param, tmp_path_factory.mktemp(request.param))
 
 
 def test_release_matches_committed_labs(graded):

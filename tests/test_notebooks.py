@@ -3,37 +3,16 @@ starts with the standard setup cell, and executes top to bottom with the network
 
 from __future__ import annotations
 
-import json
-import os
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tools import nbbuild
+from tools import nbbuild, nbrun
 
 ROOT = nbbuild.ROOT
 NOTEBOOKS = sorted(ROOT.glob("lectures/*.ipynb")) + sorted(ROOT.glob("solutions/*/*.ipynb"))
 IDS = [str(p.relative_to(ROOT)) for p in NOTEBOOKS]
-
-# Run before the notebook's own cells: any connection that leaves this machine fails at once,
-# so a notebook that silently needs the internet fails here.
-NO_NETWORK = """
-import socket as _socket
-_LOCAL = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
-_connect, _getaddrinfo = _socket.socket.connect, _socket.getaddrinfo
-def _guarded_connect(self, address, *args):
-    if isinstance(address, tuple) and address[0] not in _LOCAL:
-        raise OSError(f"network disabled while testing notebooks: {address}")
-    return _connect(self, address, *args)
-def _guarded_getaddrinfo(host, *args, **kwargs):
-    if host not in _LOCAL and host is not None:
-        raise OSError(f"network disabled while testing notebooks: {host}")
-    return _getaddrinfo(host, *args, **kwargs)
-_socket.socket.connect = _guarded_connect
-_socket.getaddrinfo = _guarded_getaddrinfo
-"""
 
 
 def test_notebooks_are_built_from_their_sources():
@@ -60,20 +39,6 @@ def test_notebook_is_clean_and_starts_with_setup(path: Path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_executes_offline(path: Path, tmp_path):
-    from nbclient import NotebookClient
-
-    notebook = nbformat.read(path, as_version=4)
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(NO_NETWORK))
-    client = NotebookClient(
-        notebook,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    start = time.perf_counter()
-    client.execute()
-    seconds = time.perf_counter() - start
+def test_notebook_executes_offline(path: Path):
+    seconds = nbrun.execute(path)
     print(f"{path.relative_to(ROOT)} executed in {seconds:.1f} s")
-    (tmp_path / "executed.ipynb").write_text(json.dumps(notebook))
