@@ -54,7 +54,7 @@ def train_test_split(X, y, test_fraction: float = 0.2, seed: int = 0, stratify: 
     """Shuffle and split ``X: (n, ...)`` and ``y: (n,)`` into a :class:`Split`.
 
     The split is deterministic for a given ``seed``; with ``stratify`` every class keeps its
-    share in both parts.
+    share in both parts (integer labels only: float targets are split at random).
 
     >>> X, y = np.arange(10).reshape(10, 1), np.array([0, 1] * 5)
     >>> s = train_test_split(X, y, test_fraction=0.2)
@@ -67,7 +67,9 @@ def train_test_split(X, y, test_fraction: float = 0.2, seed: int = 0, stratify: 
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1; got {test_fraction}")
     rng = np.random.default_rng(seed)
-    groups = [np.flatnonzero(y == c) for c in np.unique(y)] if stratify else [np.arange(len(y))]
+    # stratify by class only for labels; real-valued targets (regression) are split at random
+    by_class = stratify and not np.issubdtype(y.dtype, np.floating)
+    groups = [np.flatnonzero(y == c) for c in np.unique(y)] if by_class else [np.arange(len(y))]
     test = []
     for idx in groups:
         idx = rng.permutation(idx)

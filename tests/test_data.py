@@ -146,6 +146,12 @@ def test_online_check_respects_its_timeout():
     assert time.perf_counter() - start < 5
 
 
+def test_split_of_regression_targets_keeps_a_test_set():
+    X, y = data.make_linear(100, seed=0)
+    split = data.train_test_split(X, y, 0.2)
+    assert len(split.y_test) == 20 and len(split.y_train) == 80
+
+
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
     assert data.cache_dir() == tmp_path

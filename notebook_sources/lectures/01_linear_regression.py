@@ -1,0 +1,790 @@
+# %% [markdown]
+# # Lecture 01 — Introduction and linear regression
+#
+# Deep learning is a way of building programs from examples. This first lecture puts the
+# whole recipe on the table with the simplest model there is, a straight line, so that every
+# later lecture only changes one ingredient at a time.
+#
+# **Learning goals.** After this lecture you can
+# 1. place deep learning inside machine learning and artificial intelligence, and name the
+#    three components of every learning method: a model $h(x \mid \theta)$, an objective
+#    $J(\theta)$ and an optimization algorithm;
+# 2. fit a line $\hat y = xw + b$ to data, split the data 80/20 into a training and a test
+#    set, and explain why we prefer the squared loss $\tfrac12(\hat y - y)^2$;
+# 3. apply the sum, product, quotient and chain rules, check a derivative numerically, and
+#    give the subgradients of $|x|$ and $\max(x, 0)$ at 0;
+# 4. minimize $J$ in closed form (a parabola) and by gradient descent, and recognise a
+#    learning rate that is too large or too small from a plot;
+# 5. write multivariate regression with a design matrix, vectorize its gradient and check its
+#    shapes, and compare gradient descent with the closed-form least-squares solution on a
+#    real data set.
+
+# %% setup
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.patches import Ellipse
+from sklearn.datasets import load_diabetes as sk_load_diabetes  # for the feature names
+from sklearn.linear_model import LinearRegression
+
+from course import data, gradcheck
+
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## 1. AI, machine learning, deep learning
+#
+# * **Artificial intelligence (AI)** is the broad goal of making machines do things that we
+#   call intelligent when people do them: play chess, plan a route, understand speech. Many
+#   AI systems contain no learning at all (a chess engine built from search and hand-written
+#   rules, an expert system).
+# * **Machine learning (ML)** is the part of AI where the behaviour of the program is not
+#   written by hand but *fitted to data*. Following Mitchell (1997), a program learns from
+#   experience $E$ (the data) on a task $T$ if its performance $P$ on $T$ improves with $E$.
+# * **Deep learning (DL)** is the part of ML whose models are deep neural networks: long
+#   compositions of simple, differentiable layers whose parameters are all fitted together by
+#   gradient descent. The layers learn their own features from raw inputs (pixels, sound,
+#   text) instead of using features designed by a person.
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4))
+rings = [
+    ("artificial intelligence", "search, planning, logic, expert systems", 6.6, 3.8, "#dbe9f6"),
+    ("machine learning", "linear models, trees, SVMs, k-means", 4.6, 2.6, "#bcd7ee"),
+    ("deep learning", "CNNs, RNNs, transformers, GNNs", 2.6, 1.4, "#8fbde3"),
+]
+for i, (name, examples, width, height, colour) in enumerate(rings):
+    ax.add_patch(Ellipse((0, -0.5 * i), width, height, facecolor=colour, edgecolor="0.3"))
+    top = -0.5 * i + height / 2
+    ax.text(0, top - 0.3, name, ha="center", fontsize=11, weight="bold")
+    ax.text(0, top - 0.55, examples, ha="center", fontsize=8, style="italic")
+ax.set_xlim(-3.5, 3.5)
+ax.set_ylim(-2.2, 2.1)
+ax.set_aspect("equal")
+ax.set_axis_off()
+ax.set_title("Deep learning ⊂ machine learning ⊂ artificial intelligence")
+plt.show()
+
+# %% [markdown]
+# ### The three components of a learning method
+#
+# Every method in this course, from the straight line of today to a 152-layer ResNet, is
+# made of the same three parts:
+#
+# * a **model**: a family of functions $h(x \mid \theta)$, one function per value of the
+#   parameters $\theta$;
+# * an **objective** $J(\theta)$: one number that says how badly $h(\cdot \mid \theta)$ fits
+#   the data;
+# * an **optimizer**: an algorithm that changes $\theta$ to make $J(\theta)$ small.
+#
+# | component | in this lecture | in a deep network |
+# |---|---|---|
+# | model | $\hat y = xw + b$, $\theta = (w, b)$ | layers of weights and non-linearities |
+# | objective | mean squared error | cross-entropy, plus regularizers |
+# | optimizer | closed form, gradient descent | stochastic gradient descent, Adam |
+#
+# Here they are as code; the rest of the lecture fills in why each line is what it is.
+
+
+# %%
+def h(x, theta):
+    """The model: a line. x: (m,) inputs, theta = (w, b). Returns y_hat: (m,)."""
+    w, b = theta
+    return x * w + b
+
+
+def J(theta, x, y):
+    """The objective: mean of the squared loss 1/2 (y_hat - y)^2 over the m examples."""
+    return np.mean(0.5 * (h(x, theta) - y) ** 2)
+
+
+def gd_step(theta, grad, lr):
+    """The optimizer, one step of gradient descent: move against the gradient."""
+    return theta - lr * grad
+
+
+# %% [markdown]
+# ## 2. Univariate linear regression on heights and weights
+#
+# Our data: heights (cm) and weights (kg) of 100 adults, generated by the course so that it
+# needs no download. We want to predict the weight $y$ from the height $x$ with a line
+# $\hat y = xw + b$: $w$ is the slope (kg per cm) and $b$ the intercept.
+#
+# A model is only useful if it works on people it has *not* seen. So before fitting anything
+# we put 20% of the examples aside as a **test set** and fit on the other 80% (the **training
+# set**). The test set is looked at once, at the end, to estimate the error on new data.
+
+# %%
+height, weight = data.make_height_weight(n=100, seed=0)
+# stratify=False: the labels are real numbers, not classes
+split = data.train_test_split(height, weight, test_fraction=0.2, seed=0, stratify=False)
+x_train_cm, y_train, x_test_cm, y_test = split
+print(f"{len(height)} examples -> {len(x_train_cm)} for training, {len(x_test_cm)} for testing")
+
+fig, ax = plt.subplots(figsize=(5, 3.5))
+ax.scatter(x_train_cm, y_train, s=15, label="training set")
+ax.scatter(x_test_cm, y_test, s=25, marker="s", label="test set")
+ax.set_xlabel("height (cm)")
+ax.set_ylabel("weight (kg)")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# Heights are large numbers (around 170) that vary by about 10. Gradient descent works much
+# better on features with mean 0 and standard deviation 1 (we will see why in section 5), so
+# we **standardize** the height with the mean $\mu$ and standard deviation $\sigma$ of the
+# *training* set — the test set must be transformed with the same $\mu$, $\sigma$, as if we had
+# never seen it:
+#
+# $$x = \frac{\text{height} - \mu}{\sigma}.$$
+
+# %%
+mu, sigma = x_train_cm.mean(), x_train_cm.std()
+x_train = (x_train_cm - mu) / sigma
+x_test = (x_test_cm - mu) / sigma
+print(f"mu = {mu:.2f} cm, sigma = {sigma:.2f} cm")
+print(f"standardized training heights: mean {x_train.mean():.1e}, std {x_train.std():.3f}")
+
+# %% [markdown]
+# ### Losses: how wrong is one prediction?
+#
+# A **loss** $L(\hat y, y)$ scores one prediction. Two natural choices, written with the
+# residual $r = \hat y - y$:
+#
+# $$L_1(\hat y, y) = |\hat y - y|, \qquad L_2(\hat y, y) = \tfrac12 (\hat y - y)^2 .$$
+#
+# **Why the square?** (1) It is differentiable everywhere, with derivative $\hat y - y$,
+# while $|r|$ has a kink at $r = 0$ where the derivative jumps from $-1$ to $1$. (2) Its
+# derivative is proportional to the error: big mistakes get big corrections, small ones small
+# corrections, so gradient descent slows down near the minimum by itself. (3) It leads to a
+# closed-form solution (section 7). The factor $\tfrac12$ is cosmetic: it cancels the 2 that
+# comes down from the square, $\frac{d}{d\hat y}\tfrac12(\hat y - y)^2 = \hat y - y$. The price
+# of the square: one outlier with a large residual can dominate the sum.
+
+# %%
+r = np.linspace(-3, 3, 601)
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+axes[0].plot(r, np.abs(r), label=r"$|r|$")
+axes[0].plot(r, 0.5 * r**2, label=r"$\frac{1}{2}r^2$")
+axes[0].set_title("loss of one prediction")
+axes[1].plot(r, np.sign(r), label=r"$\frac{d}{dr}|r| = \mathrm{sign}(r)$")
+axes[1].plot(r, r, label=r"$\frac{d}{dr}\frac{1}{2}r^2 = r$")
+axes[1].set_title("its derivative: the size of the correction")
+for ax in axes:
+    ax.set_xlabel(r"residual $r = \hat y - y$")
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.axvline(0, color="0.7", lw=0.8)
+    ax.legend()
+plt.show()
+
+# %% [markdown]
+# ### The objective: the average loss
+#
+# The objective averages the loss over the $m$ training examples:
+#
+# $$J(w, b) = \frac1m \sum_{i=1}^m L\big(\hat y^{(i)}, y^{(i)}\big)
+#           = \frac1{2m} \sum_{i=1}^m \big(x^{(i)} w + b - y^{(i)}\big)^2 .$$
+#
+# Let us score two guesses: a flat line at the mean weight, and a line with a positive slope.
+
+# %%
+for theta in [(0.0, y_train.mean()), (5.0, y_train.mean())]:
+    y_hat = h(x_train, theta)
+    print(
+        f"w = {theta[0]:4.1f}, b = {theta[1]:.2f}:  "
+        f"J with 1/2 r^2 = {J(theta, x_train, y_train):7.2f},  "
+        f"mean |r| = {np.mean(np.abs(y_hat - y_train)):5.2f}"
+    )
+
+# %% [markdown]
+# ## 3. A derivatives refresher
+#
+# Gradient descent needs derivatives; here are the four rules that build all the others
+# (for differentiable $f$, $g$):
+#
+# | rule | formula |
+# |---|---|
+# | sum | $(f + g)' = f' + g'$ |
+# | product | $(fg)' = f'g + fg'$ |
+# | quotient | $\left(\dfrac fg\right)' = \dfrac{f'g - fg'}{g^2}$ where $g \ne 0$ |
+# | chain | $\big(f(g(x))\big)' = f'(g(x))\, g'(x)$ |
+#
+# We do not have to trust our algebra: the **centred difference**
+# $\frac{f(x + h) - f(x - h)}{2h}$ approximates $f'(x)$ with an error of order $h^2$.
+# Below, each rule is applied by hand to $f = x^2$ and $g = \sin x$ at $x_0 = 1.3$, and the
+# result is compared with `course.gradcheck.numerical_gradient` by the relative error
+# $\frac{|a - b|}{|a| + |b|}$.
+
+# %%
+x0 = 1.3
+f, df = (lambda x: x**2), (lambda x: 2 * x)
+g, dg = np.sin, np.cos
+rules = {
+    "sum       f + g": (lambda x: f(x) + g(x), df(x0) + dg(x0)),
+    "product   f * g": (lambda x: f(x) * g(x), df(x0) * g(x0) + f(x0) * dg(x0)),
+    "quotient  f / g": (lambda x: f(x) / g(x), (df(x0) * g(x0) - f(x0) * dg(x0)) / g(x0) ** 2),
+    "chain     f(g(x))": (lambda x: f(g(x)), df(g(x0)) * dg(x0)),
+}
+print(f"{'rule':20s} {'by the rule':>12s} {'numerical':>12s} {'rel. error':>11s}")
+for name, (func, by_rule) in rules.items():
+    numeric = gradcheck.numerical_gradient(lambda v, func=func: func(v[0]), np.array([x0]))[0]
+    error = gradcheck.rel_error(by_rule, numeric)
+    print(f"{name:20s} {by_rule:12.8f} {numeric:12.8f} {error:11.1e}")
+
+# %% [markdown]
+# The derivative is the slope of the tangent: near $x_0$, $f(x) \approx f(x_0) + f'(x_0)(x - x_0)$.
+# Here is the product $x^2 \sin x$ with its tangent at $x_0$, drawn with the slope from the
+# product rule.
+
+# %%
+xs = np.linspace(-1, 3, 400)
+product, slope = rules["product   f * g"]
+fig, ax = plt.subplots(figsize=(5, 3.2))
+ax.plot(xs, product(xs), label=r"$x^2 \sin x$")
+ax.plot(xs, product(x0) + slope * (xs - x0), "--", label=f"tangent at {x0}, slope {slope:.3f}")
+ax.plot([x0], [product(x0)], "ko")
+ax.set_ylim(-1.5, 4)
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# ### Subgradients: derivatives at a kink
+#
+# $|x|$ and $\max(x, 0)$ (the ReLU, the most used activation of deep networks) have no
+# derivative at 0. A **subgradient** of a convex $f$ at $x_0$ is any slope $s$ of a line
+# through $(x_0, f(x_0))$ that stays below the graph:
+#
+# $$f(x) \ge f(x_0) + s\,(x - x_0) \quad \text{for all } x .$$
+#
+# Where $f$ is differentiable, the only subgradient is $f'(x_0)$. At the kink:
+# the subgradients of $|x|$ at 0 are all $s \in [-1, 1]$, those of $\max(x, 0)$ are all
+# $s \in [0, 1]$. Software picks one of them; below we test the definition on a grid and ask
+# the centred difference and PyTorch which value they use.
+
+# %%
+grid = np.linspace(-2, 2, 401)
+functions = {"|x|": np.abs, "max(x, 0)": lambda x: np.maximum(x, 0)}
+candidates = np.round(np.arange(-1.5, 1.51, 0.25), 2)
+for name, func in functions.items():
+    ok = [s for s in candidates if np.all(func(grid) >= func(0.0) + s * grid)]
+    print(f"subgradients of {name:9s} at 0 among the candidates: {min(ok)} ... {max(ok)}")
+
+for name, op in [("|x|", torch.abs), ("max(x, 0)", torch.relu)]:
+    t = torch.zeros((), requires_grad=True)
+    op(t).backward()
+    numeric = gradcheck.numerical_gradient(
+        lambda v, op=op: op(torch.from_numpy(v)).sum().item(), np.zeros(1)
+    )[0]
+    print(f"{name:9s} at 0: PyTorch uses {t.grad.item():.1f}, centred difference {numeric:.1f}")
+
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+all_slopes = [(-1, -0.5, 0, 0.5, 1), (0, 0.5, 1)]
+for ax, (name, func), slopes in zip(axes, functions.items(), all_slopes, strict=True):
+    ax.plot(grid, func(grid), "k", lw=2, label=name)
+    for s in slopes:
+        ax.plot(grid, s * grid, lw=1, alpha=0.8, label=f"slope {s}")
+    ax.set_ylim(-1, 2)
+    ax.set_title(f"subgradients of {name} at 0")
+    ax.legend(fontsize=7)
+plt.show()
+
+# %% [markdown]
+# <details><summary><b>Check yourself.</b> Why is the centred difference more accurate than
+# the forward difference $\frac{f(x+h) - f(x)}{h}$?</summary>
+#
+# Expand both in a Taylor series: $f(x \pm h) = f(x) \pm h f'(x) + \frac{h^2}2 f''(x) \pm
+# \frac{h^3}{6} f'''(x) + \dots$ The forward difference keeps the $\frac h2 f''(x)$ term, an
+# error of order $h$; in the centred difference the $h^2$ terms cancel and the error is of
+# order $h^2$.
+# </details>
+#
+# <details><summary><b>Check yourself.</b> Is 0.5 a valid subgradient of $|x|$ at 0? Is it a
+# valid subgradient of $\max(x, 0)$ at 0?</summary>
+#
+# Yes for both: 0.5 lies in $[-1, 1]$ and in $[0, 1]$. The line $0.5x$ stays below $|x|$
+# and below $\max(x, 0)$ everywhere. (It is what the centred difference returns for
+# $\max(x, 0)$.)
+# </details>
+
+# %% [markdown]
+# ## 4. The objective is a parabola in $w$
+#
+# Fix $b$ and look at $J$ as a function of $w$ alone. Expanding the square,
+#
+# $$J(w) = \frac1{2m} \sum_i \big(x^{(i)} w + b - y^{(i)}\big)^2 = c_1 w^2 + c_2 w + c_3, \qquad
+# c_1 = \frac1{2m}\sum_i \big(x^{(i)}\big)^2,\;
+# c_2 = \frac1m \sum_i x^{(i)}\big(b - y^{(i)}\big),\;
+# c_3 = \frac1{2m}\sum_i \big(b - y^{(i)}\big)^2 .$$
+#
+# Since $c_1 > 0$ (unless every $x^{(i)} = 0$) this is an upward parabola: its minimum is where
+# the derivative $J'(w) = 2c_1 w + c_2$ vanishes,
+#
+# $$w^\star = -\frac{c_2}{2 c_1}, \qquad J(w^\star) = c_3 - \frac{c_2^2}{4 c_1}.$$
+#
+# **Worked example.** $c_1 = 1$, $c_2 = -2$, $c_3 = 1$, i.e. $J(w) = w^2 - 2w + 1 = (w - 1)^2$,
+# has its minimum at $w = 1$, where $J = 0$.
+
+
+# %%
+# check: L01 parabola minimum
+def parabola_coefficients(x, y, b):
+    """c1, c2, c3 of J(w) = 1/(2m) sum (x w + b - y)^2 = c1 w^2 + c2 w + c3; x, y: (m,)."""
+    m = len(x)
+    return np.sum(x**2) / (2 * m), np.sum(x * (b - y)) / m, np.sum((b - y) ** 2) / (2 * m)
+
+
+def parabola_minimum(c1, c2, c3):
+    """The minimizer w* and the minimum J(w*) of c1 w^2 + c2 w + c3 (needs c1 > 0)."""
+    if c1 <= 0:
+        raise ValueError(f"the parabola has a minimum only if c1 > 0; got c1 = {c1}")
+    w_star = -c2 / (2 * c1)
+    return w_star, c1 * w_star**2 + c2 * w_star + c3
+
+
+w_star, J_star = parabola_minimum(1, -2, 1)
+print(f"c1=1, c2=-2, c3=1: minimum at w* = {w_star}, J(w*) = {J_star}")
+
+# %% [markdown]
+# Two independent confirmations: a fine grid search, and a tiny data set that produces
+# exactly these coefficients — one example with $x = y = \sqrt2$ and $b = 0$ gives
+# $c_1 = \tfrac12 x^2 = 1$, $c_2 = -xy = -2$, $c_3 = \tfrac12 y^2 = 1$.
+
+# %%
+ws = np.linspace(-1, 3, 4001)
+print(f"grid search: argmin of w^2 - 2w + 1 is w = {ws[np.argmin(ws**2 - 2 * ws + 1)]:.3f}")
+print(
+    "coefficients from x = y = sqrt(2), b = 0:",
+    np.round(parabola_coefficients(np.array([np.sqrt(2)]), np.array([np.sqrt(2)]), 0.0), 12),
+)
+
+# %% [markdown]
+# On the height data, with $b$ fixed at the mean training weight, the same formula gives the
+# best slope. Because $x$ is standardized ($\sum_i x^{(i)} = 0$), the best intercept is exactly
+# the mean weight, so this $w^\star$ is also the least-squares slope: `np.polyfit` agrees.
+
+# %%
+b_fixed = y_train.mean()
+c1, c2, c3 = parabola_coefficients(x_train, y_train, b_fixed)
+w_best, J_best = parabola_minimum(c1, c2, c3)
+slope_polyfit, intercept_polyfit = np.polyfit(x_train, y_train, deg=1)
+print(f"c1 = {c1:.3f}, c2 = {c2:.3f}, c3 = {c3:.3f}")
+print(f"w* = {w_best:.4f} kg per standard deviation = {w_best / sigma:.4f} kg per cm")
+print(
+    f"np.polyfit: slope {slope_polyfit:.4f}, intercept {intercept_polyfit:.4f} (b = {b_fixed:.4f})"
+)
+
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+axes[0].plot(ws, ws**2 - 2 * ws + 1)
+axes[0].plot([w_star], [J_star], "ro")
+axes[0].set_title(r"$J(w) = w^2 - 2w + 1$")
+wgrid = np.linspace(w_best - 10, w_best + 10, 200)
+axes[1].plot(wgrid, c1 * wgrid**2 + c2 * wgrid + c3)
+axes[1].plot([w_best], [J_best], "ro")
+axes[1].set_title(f"height data, b = {b_fixed:.1f}: minimum at w = {w_best:.2f}")
+for ax in axes:
+    ax.set_xlabel("w")
+    ax.set_ylabel("J(w)")
+plt.show()
+
+# %% [markdown]
+# ## 5. Gradient descent
+#
+# A parabola we can minimize by hand; a deep network with millions of parameters we cannot.
+# **Gradient descent** only needs the derivative: start somewhere and repeatedly take a small
+# step downhill,
+#
+# $$w \leftarrow w - \alpha \frac{\partial J}{\partial w},$$
+#
+# where $\alpha > 0$ is the **learning rate** (step size). On $J(w) = (w - 1)^2$,
+# $\frac{\partial J}{\partial w} = 2(w - 1)$, so one step maps the distance to the minimum
+# $w - 1$ to $(1 - 2\alpha)(w - 1)$: for a small $\alpha$ the distance shrinks a little at each
+# step (slow progress); for $0.5 < \alpha < 1$ the factor is negative and $w$ jumps from one
+# side of the minimum to the other (oscillation); for $\alpha > 1$ the jumps grow (divergence).
+
+
+# %%
+def gradient_descent_1d(grad, w0, lr, num_steps):
+    """Iterates w_0, w_1, ..., w_num_steps of w <- w - lr * grad(w)."""
+    path = [w0]
+    for _ in range(num_steps):
+        path.append(path[-1] - lr * grad(path[-1]))
+    return np.array(path)
+
+
+def J_check(w):
+    return w**2 - 2 * w + 1
+
+
+def grad_check(w):
+    return 2 * w - 2
+
+
+num_steps = 20
+paths = {lr: gradient_descent_1d(grad_check, -1.0, lr, num_steps) for lr in (0.05, 0.3, 0.9, 1.05)}
+for lr, path in paths.items():
+    factor = 1 - 2 * lr
+    print(
+        f"lr = {lr:4}: factor 1 - 2 lr = {factor:5.2f}, w after {num_steps} steps = {path[-1]:9.4f}"
+    )
+
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+for ax, lr, title in [
+    (axes[0], 0.05, "small: slow progress"),
+    (axes[1], 0.9, "large: oscillation"),
+]:
+    path = paths[lr]
+    ax.plot(ws, J_check(ws), color="0.6")
+    ax.plot(path, J_check(path), "o-", ms=4)
+    ax.set_title(f"learning rate {lr} ({title})")
+    ax.set_xlabel("w")
+    ax.set_ylabel("J(w)")
+for lr, path in paths.items():
+    axes[2].semilogy(np.abs(path - 1), "o-", ms=3, label=f"lr = {lr}")
+axes[2].set_xlabel("step")
+axes[2].set_ylabel("|w - 1|")
+axes[2].set_title("distance to the minimum")
+axes[2].legend()
+plt.show()
+
+# %% [markdown]
+# **Try it yourself.** The gradient-descent explorer runs the same update on $x^2$ (here with
+# learning rate 0.9, which oscillates). Move the learning-rate slider (log scale) across 0.5
+# and 1 and step through the run; the other functions and optimizers of the menu come back in
+# lecture 02.
+
+# %%
+from course.widgets import gradient_descent_explorer  # noqa: E402 (an optional interactive cell)
+
+gradient_descent_explorer(function="quadratic_1d", lr=0.9, steps=20)
+
+# %% [markdown]
+# ### Gradient descent on the line fit
+#
+# With both parameters, the partial derivatives of $J(w, b) = \frac1{2m}\sum_i(\hat y^{(i)}
+# - y^{(i)})^2$ are (chain rule, the $\tfrac12$ cancels the 2)
+#
+# $$\frac{\partial J}{\partial w} = \frac1m \sum_i \big(\hat y^{(i)} - y^{(i)}\big)\, x^{(i)},
+# \qquad \frac{\partial J}{\partial b} = \frac1m \sum_i \big(\hat y^{(i)} - y^{(i)}\big),$$
+#
+# and gradient descent updates both at once with the `gd_step` of section 1.
+
+
+# %%
+def grad_J(theta, x, y):
+    """(dJ/dw, dJ/db) of the mean squared error for the line; x, y: (m,)."""
+    residual = h(x, theta) - y  # (m,)
+    return np.array([np.mean(residual * x), np.mean(residual)])
+
+
+theta = np.array([0.0, 0.0])
+gradcheck.check_gradient(
+    lambda t: J(t, x_train, y_train), theta.copy(), grad_J(theta, x_train, y_train)
+)
+path = [theta]
+for _ in range(60):
+    theta = gd_step(theta, grad_J(theta, x_train, y_train), lr=0.1)
+    path.append(theta)
+path = np.array(path)
+w_gd, b_gd = theta
+print(f"after 60 steps: w = {w_gd:.4f}, b = {b_gd:.4f}")
+print(f"np.polyfit:     w = {slope_polyfit:.4f}, b = {intercept_polyfit:.4f}")
+print(f"training J = {J(theta, x_train, y_train):.3f}, test J = {J(theta, x_test, y_test):.3f}")
+
+W, B = np.meshgrid(np.linspace(-5, 15, 120), np.linspace(-10, 90, 120))
+Jgrid = np.mean(0.5 * (W[..., None] * x_train + B[..., None] - y_train) ** 2, axis=-1)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+axes[0].contour(W, B, Jgrid, levels=np.geomspace(Jgrid.min() + 1, Jgrid.max(), 15), cmap="viridis")
+axes[0].plot(path[:, 0], path[:, 1], "r.-", ms=4)
+axes[0].set_xlabel("w")
+axes[0].set_ylabel("b")
+axes[0].set_title("contours of J(w, b) and the descent path")
+line = np.linspace(x_train_cm.min(), x_train_cm.max(), 2)
+axes[1].scatter(x_train_cm, y_train, s=12, label="train")
+axes[1].scatter(x_test_cm, y_test, s=20, marker="s", label="test")
+axes[1].plot(line, h((line - mu) / sigma, theta), "k", label="fitted line")
+axes[1].set_xlabel("height (cm)")
+axes[1].set_ylabel("weight (kg)")
+axes[1].legend()
+plt.show()
+
+# %% [markdown]
+# <details><summary><b>Check yourself.</b> Without standardizing, the heights are about 170 and
+# $\frac{\partial J}{\partial w}$ is about 170 times larger than $\frac{\partial J}{\partial b}$.
+# What goes wrong with gradient descent?</summary>
+#
+# $J$ is then a very elongated valley: its curvature along $w$ is about $\frac1m\sum
+# x^{(i)2} \approx 170^2$ times the curvature along $b$. A learning rate small enough not to
+# oscillate along $w$ makes almost no progress along $b$. Standardizing makes both
+# curvatures equal to 1 and one learning rate fits both directions.
+# </details>
+
+# %% [markdown]
+# ## 6. Multivariate regression and the design matrix
+#
+# With $n$ features per example, $\hat y = w_1 x_1 + \dots + w_n x_n + b$. We stack the $m$
+# examples as the **rows** of a **design matrix** $X \in \mathbb{R}^{m \times (n+1)}$, with a
+# first column of ones so that the bias becomes one more weight, $w_0 = b$. Then all
+# predictions are one matrix–vector product,
+#
+# $$\hat{\mathbf y} = X \mathbf w, \qquad
+# J(\mathbf w) = \frac1{2m} \lVert X\mathbf w - \mathbf y\rVert^2, \qquad
+# \nabla_{\mathbf w} J = \frac1m X^\top (X\mathbf w - \mathbf y).$$
+#
+# **Shape check** (denominator layout: the gradient has the shape of $\mathbf w$):
+# $X$ is $(m, n{+}1)$, $\mathbf w$ is $(n{+}1,)$, so $X\mathbf w - \mathbf y$ is $(m,)$, and
+# $X^\top$ of shape $(n{+}1, m)$ brings it back to $(n{+}1,)$.
+#
+# **One example per row.** NumPy stores arrays row-major ("C order"): the features of one
+# example sit next to each other in memory, which is what a data loader reads and what a
+# mini-batch slices (`X[i:i+batch_size]`), so batches are contiguous blocks of memory.
+#
+# The data set: scikit-learn's **diabetes** set (Efron et al., 2004), 442 patients, 10
+# standardized features (age, sex, body-mass index, blood pressure, six blood serum
+# measurements) and a measure of disease progression one year later.
+
+# %%
+X_raw, y_all = data.load_diabetes()
+feature_names = ["bias", *sk_load_diabetes().feature_names]
+X_all = np.column_stack([np.ones(len(X_raw)), X_raw])  # (442, 11): a column of ones first
+diabetes = data.train_test_split(X_all, y_all, test_fraction=0.2, seed=0, stratify=False)
+X, y = diabetes.X_train, diabetes.y_train
+print(f"all data: {X_raw.shape} features -> design matrix {X_all.shape}")
+print(f"X: {X.shape}, y: {y.shape}; C-contiguous: {X.flags['C_CONTIGUOUS']}")
+print(
+    f"strides of X: {X.strides} bytes -> the next feature is {X.strides[1]} bytes away, "
+    f"the next example {X.strides[0]} bytes away"
+)
+
+fig, ax = plt.subplots(figsize=(7, 3.6))
+im = ax.imshow(X[:15], cmap="coolwarm", vmin=-2.5, vmax=2.5)
+ax.set_xticks(range(len(feature_names)), feature_names, rotation=45)
+ax.set_ylabel("example (row)")
+ax.set_title("the first 15 rows of the design matrix X")
+fig.colorbar(im, ax=ax, shrink=0.8)
+plt.show()
+
+
+# %%
+def predict(X, w):
+    """y_hat = X w. X: (m, n), w: (n,). Returns (m,)."""
+    if X.ndim != 2 or w.shape != (X.shape[1],):
+        raise ValueError(f"X must be (m, n) and w (n,); got X {X.shape} and w {w.shape}")
+    return X @ w
+
+
+def mse(X, y, w):
+    """J(w) = 1/(2m) ||X w - y||^2. X: (m, n), y: (m,), w: (n,)."""
+    residual = predict(X, w) - y  # (m,)
+    return residual @ residual / (2 * len(y))
+
+
+def gradient(X, y, w):
+    """grad J(w) = 1/m X^T (X w - y). X: (m, n), y: (m,), w: (n,). Returns (n,)."""
+    residual = predict(X, w) - y  # (m,)
+    return X.T @ residual / len(y)  # (n, m) @ (m,) -> (n,)
+
+
+w0 = rng.normal(size=X.shape[1])
+print(
+    "shapes: X",
+    X.shape,
+    " w",
+    w0.shape,
+    " Xw - y",
+    (predict(X, w0) - y).shape,
+    " gradient",
+    gradient(X, y, w0).shape,
+)
+error = gradcheck.check_gradient(lambda w: mse(X, y, w), w0.copy(), gradient(X, y, w0), name="w")
+print(f"gradient check: relative error {error:.1e}")
+try:
+    predict(X, w0[:5])
+except ValueError as e:
+    print("a wrong shape is caught:", e)
+
+# %% [markdown]
+# ### Loops vs vectorized code
+#
+# The same gradient written with Python loops, one multiplication at a time, gives the same
+# numbers and is much slower: each loop iteration runs in the Python interpreter, while
+# `X.T @ residual` runs one compiled, cache-friendly routine over whole arrays. We time both
+# on data sets of growing size.
+
+
+# %%
+def gradient_loops(X, y, w):
+    """The same gradient with explicit Python loops (for comparison only)."""
+    m, n = X.shape
+    residual = [sum(X[i, j] * w[j] for j in range(n)) - y[i] for i in range(m)]
+    return np.array([sum(X[i, j] * residual[i] for i in range(m)) / m for j in range(n)])
+
+
+def best_time(func, *args, repeats=3):
+    """Shortest wall-clock time of `repeats` calls, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func(*args)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+print("same result:", np.allclose(gradient_loops(X, y, w0), gradient(X, y, w0)))
+sizes = [100, 300, 1000, 3000]
+timings = []
+print(f"{'m':>6s} {'loops (ms)':>11s} {'vectorized (ms)':>16s} {'speed-up':>9s}")
+for m in sizes:
+    Xm, ym = data.make_linear(n=m, d=10, seed=1)
+    Xm = np.column_stack([np.ones(m), Xm])
+    t_loop = best_time(gradient_loops, Xm, ym, w0, repeats=1 if m > 1000 else 3)
+    t_vec = best_time(gradient, Xm, ym, w0, repeats=20)
+    timings.append((t_loop, t_vec))
+    print(f"{m:6d} {1e3 * t_loop:11.2f} {1e3 * t_vec:16.4f} {t_loop / t_vec:8.0f}x")
+
+timings = np.array(timings)
+fig, ax = plt.subplots(figsize=(5, 3.2))
+ax.loglog(sizes, 1e3 * timings[:, 0], "o-", label="Python loops")
+ax.loglog(sizes, 1e3 * timings[:, 1], "s-", label="vectorized X.T @ r")
+ax.set_xlabel("number of examples m (11 columns)")
+ax.set_ylabel("time per gradient (ms)")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# ## 7. Closed-form least squares vs gradient descent on diabetes
+#
+# $J$ is a convex quadratic in $\mathbf w$, so its minimum is where the gradient is zero:
+# $X^\top(X\mathbf w - \mathbf y) = 0$, the **normal equations**
+#
+# $$X^\top X\, \mathbf w^\star = X^\top \mathbf y .$$
+#
+# We solve them with `np.linalg.lstsq` (numerically safer than forming $(X^\top X)^{-1}$),
+# check against scikit-learn's `LinearRegression`, and run gradient descent from
+# $\mathbf w = 0$ with the learning rate $1/\lambda_{\max}$, where $\lambda_{\max}$ is the
+# largest eigenvalue of $\frac1m X^\top X$ (the curvature of $J$ in its steepest direction).
+
+# %%
+w_ls = np.linalg.lstsq(X, y, rcond=None)[0]
+sk = LinearRegression(fit_intercept=False).fit(X, y)
+print(f"closed form vs scikit-learn: max |difference| = {np.abs(w_ls - sk.coef_).max():.1e}")
+
+eigenvalues = np.linalg.eigvalsh(X.T @ X / len(y))
+lr = 1 / eigenvalues.max()
+print(
+    f"curvatures from {eigenvalues.min():.4f} to {eigenvalues.max():.3f} "
+    f"(condition number {eigenvalues.max() / eigenvalues.min():.0f}); learning rate {lr:.3f}"
+)
+
+w = np.zeros(X.shape[1])
+J_ls = mse(X, y, w_ls)
+gaps, distances = [], []
+for _ in range(3000):
+    w = w - lr * gradient(X, y, w)
+    gaps.append(mse(X, y, w) - J_ls)
+    distances.append(np.linalg.norm(w - w_ls))
+for step in (10, 100, 1000, 3000):
+    print(
+        f"step {step:5d}: J - J* = {gaps[step - 1]:10.4f}, ||w - w*|| = {distances[step - 1]:8.4f}"
+    )
+X_test, y_test_d = diabetes.X_test, diabetes.y_test
+for name, weights in [("closed form", w_ls), ("gradient descent", w)]:
+    train_mse, test_mse = 2 * mse(X, y, weights), 2 * mse(X_test, y_test_d, weights)
+    print(f"{name:17s}: train MSE {train_mse:8.1f}, test MSE {test_mse:8.1f}")
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+axes[0].semilogy(gaps, label=r"$J(\mathbf{w}_t) - J(\mathbf{w}^\star)$")
+axes[0].semilogy(distances, label=r"$\|\mathbf{w}_t - \mathbf{w}^\star\|$")
+axes[0].set_xlabel("gradient-descent step")
+axes[0].legend()
+axes[0].set_title("gradient descent approaches the closed form")
+position = np.arange(len(w_ls))
+axes[1].bar(position - 0.2, w_ls, 0.4, label="closed form")
+axes[1].bar(position + 0.2, w, 0.4, label="gradient descent")
+axes[1].set_xticks(position, feature_names, rotation=45)
+axes[1].set_title("fitted weights")
+axes[1].legend()
+plt.show()
+
+# %% [markdown]
+# The fast initial drop and the slow tail have one cause: the ratio of the largest to the
+# smallest curvature (the condition number printed above). Two serum features of the diabetes
+# set are strongly correlated, which makes one direction of the valley almost flat; gradient
+# descent crawls along it. The closed form does not care — but it costs $O(mn^2 + n^3)$ and
+# needs all data in memory, which is why deep learning, with millions of parameters and no
+# closed form at all, uses gradient descent (lecture 02).
+
+# %%
+print(f"correlation of s1 and s2: {np.corrcoef(X_raw[:, 4], X_raw[:, 5])[0, 1]:.3f}")
+
+# %% [markdown]
+# <details><summary><b>Check yourself.</b> Why does the design matrix need a column of ones?
+# </summary>
+#
+# Without it $\hat{\mathbf y} = X\mathbf w$ is a line (plane) through the origin. The column
+# of ones multiplies $w_0$, so $w_0$ is added to every prediction: it is the bias $b$, learned
+# like any other weight.
+# </details>
+#
+# <details><summary><b>Check yourself.</b> $X$ has shape $(354, 11)$. What are the shapes of
+# $X^\top X$, $X^\top \mathbf y$, and of the gradient? What is the cost of one gradient
+# step?</summary>
+#
+# $(11, 11)$, $(11,)$ and $(11,)$ (the shape of $\mathbf w$). One step computes
+# $X\mathbf w$ and $X^\top \mathbf r$: about $2mn$ multiplications each, so $O(mn)$.
+# </details>
+#
+# <details><summary><b>Check yourself.</b> Which of the two errors printed above, training or
+# test, is an honest estimate of the error on new patients? Why is the other one usually
+# too optimistic?</summary>
+#
+# The test error: the test patients played no part in choosing $\mathbf w$. The weights were
+# chosen to make the *training* error as small as possible, so they fit some of the training
+# set's noise as well, which does not carry over to new patients. (With 11 weights and 354
+# examples that effect is small, and on a given split the test error can even come out a
+# little lower, as it does here by chance; in deep networks with millions of weights the gap
+# can be large.)
+# </details>
+
+# %% [markdown]
+# ## Summary
+#
+# * Deep learning ⊂ machine learning ⊂ AI. Every learning method = **model** $h(x \mid
+#   \theta)$ + **objective** $J(\theta)$ + **optimizer**.
+# * Fit on a training set, report on a held-out test set (here 80/20), and transform the test
+#   set with statistics of the training set.
+# * The squared loss $\tfrac12(\hat y - y)^2$ is smooth, its gradient is the residual, and the
+#   $\tfrac12$ cancels the 2; $|\hat y - y|$ is robust to outliers but has a kink.
+# * Sum, product, quotient and chain rules; check derivatives with centred differences;
+#   at kinks, use a subgradient ($[-1, 1]$ for $|x|$, $[0, 1]$ for $\max(x, 0)$ at 0).
+# * For fixed $b$, $J(w) = c_1w^2 + c_2w + c_3$ with minimum at $w^\star = -c_2/(2c_1)$.
+# * Gradient descent $w \leftarrow w - \alpha\, \partial J/\partial w$: too small $\alpha$ is
+#   slow, too large oscillates or diverges; scale features so that one $\alpha$ suits all.
+# * Vectorize: $\hat{\mathbf y} = X\mathbf w$, $\nabla J = \frac1m X^\top(X\mathbf w -
+#   \mathbf y)$, with a shape check; loops are orders of magnitude slower.
+# * Least squares has a closed form; gradient descent reaches it, slowly along flat directions.
+#
+# ## Further reading
+#
+# * I. Goodfellow, Y. Bengio, A. Courville. *Deep Learning*. MIT Press, 2016. Chapters 1
+#   (introduction), 4 (numerical computation, gradient descent) and 5.1 (linear regression).
+# * A. Zhang, Z. C. Lipton, M. Li, A. J. Smola. *Dive into Deep Learning*. Cambridge
+#   University Press, 2023. Chapter 3 (linear neural networks for regression).
+# * C. M. Bishop. *Pattern Recognition and Machine Learning*. Springer, 2006. Chapter 3
+#   (linear models for regression).
+# * T. Hastie, R. Tibshirani, J. Friedman. *The Elements of Statistical Learning*, 2nd ed.
+#   Springer, 2009. Chapter 3 (linear methods for regression).
+# * T. M. Mitchell. *Machine Learning*. McGraw-Hill, 1997. Chapter 1 (the definition of
+#   learning from experience).
+# * A. L. Samuel. Some studies in machine learning using the game of checkers. *IBM Journal of
+#   Research and Development* 3(3):210–229, 1959.
+# * Y. LeCun, Y. Bengio, G. Hinton. Deep learning. *Nature* 521:436–444, 2015.
+# * A.-L. Cauchy. Méthode générale pour la résolution des systèmes d'équations simultanées.
+#   *Comptes rendus de l'Académie des sciences* 25:536–538, 1847 (gradient descent).
+# * S. Boyd, L. Vandenberghe. *Convex Optimization*. Cambridge University Press, 2004.
+#   Chapter 9 (gradient descent and its convergence).
+# * B. Efron, T. Hastie, I. Johnstone, R. Tibshirani. Least angle regression. *The Annals of
+#   Statistics* 32(2):407–499, 2004 (the diabetes data).
