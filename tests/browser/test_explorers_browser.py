@@ -1,0 +1,225 @@
+"""The explorers in a real JupyterLab in headless Chromium, driven as a student drives them.
+
+Each test opens a demo notebook, runs all cells, waits for the widget's PNG, then presses
+ArrowRight on a slider, picks a dropdown option and clicks a button; after each change it
+waits for the new PNG and checks that the picture and the text readouts changed and that the
+browser console stayed free of errors. Screenshots go to artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def assert_no_console_errors(lab) -> None:
+    assert not lab.errors, "the browser console shows errors:\n" + "\n".join(lab.errors)
+
+
+def test_smoke_slider_redraws_image(lab_page):
+    """The test machinery itself: a slider whose value sets the width of a PNG."""
+    lab = lab_page
+    lab.open_notebook("demo_smoke.ipynb")
+    lab.run_all()
+    before = lab.wait_for_image("img.test-image")
+    assert before["naturalWidth"] == 8 * 3
+    assert lab.page.locator(".test-readout").inner_text() == "n = 3"
+
+    lab.page.locator(".test-slider .noUi-handle").focus()
+    lab.page.keyboard.press("ArrowRight")
+    after = lab.wait_for_image("img.test-image", before["src"])
+
+    assert after["naturalWidth"] == 8 * 4, "ArrowRight on the slider should give n = 4"
+    assert after["sha1"] != before["sha1"]
+    assert lab.page.locator(".test-readout").inner_text() == "n = 4"
+    lab.screenshot("page")
+    assert_no_console_errors(lab)
+
+
+# --- the explorers --------------------------------------------------------------------------
+
+IMAGE = "img.test-image"
+EXPLORER = ".test-explorer"
+
+
+def press_arrow_right(lab, slider: str) -> None:
+    """Focus the slider's handle (as after a Tab or a click) and press the right arrow key."""
+    lab.page.locator(f"{slider} .noUi-handle").focus()
+    lab.page.keyboard.press("ArrowRight")
+
+
+def slider_value(lab, slider: str) -> float:
+    text = lab.page.locator(f"{slider} .widget-readout").inner_text()
+    return float(text.strip().replace("\u2212", "-"))
+
+
+def choose(lab, dropdown: str, label: str) -> None:
+    lab.page.locator(f"{dropdown} select").select_option(label=label)
+
+
+def option_labels(lab, dropdown: str) -> list[str]:
+    return [text.strip() for text in lab.page.locator(f"{dropdown} option").all_inner_texts()]
+
+
+def open_explorer(lab, notebook: str) -> dict:
+    lab.open_notebook(notebook)
+    lab.run_all()
+    first = lab.wait_for_image(IMAGE)
+    lab.page.locator(EXPLORER).scroll_into_view_if_needed()
+    return first
+
+
+def record_layout(lab) -> dict:
+    """Print (and save) the sizes the report to the widget owners is based on."""
+    sizes = lab.layout(EXPLORER, IMAGE)
+    lab.artifact("layout.json").write_text(json.dumps(sizes, indent=1))
+    print(lab.name, sizes)
+    return sizes
+
+
+def assert_changed(before: dict, after: dict, readout: str, what: str) -> None:
+    assert after["image"]["sha1"] != before["image"]["sha1"], f"{what}: the picture did not change"
+    assert after["image"]["naturalWidth"] > 0
+    assert after["text"][readout] != before["text"][readout], f"{what}: {readout} did not change"
+
+
+# The start point the kernel runs from, the one the function defines and the one the sliders
+# show must agree. A slider rounds the value it shows to its step and writes that back to
+# the kernel; a range or step changed under a displayed value can also make the browser
+# write back an old value. Either way the runs would not start where the lecture says.
+START = """{
+    "kernel": [explorer.x0.value, explorer.y0.value][: explorer.surface.dim],
+    "defined": [float(v) for v in explorer.surface.start],
+}"""
+
+
+def start_mismatch(lab) -> str | None:
+    """None when the kernel's, the function's and the sliders' start points agree."""
+    start = lab.kernel_json(START)
+    shown = [slider_value(lab, ".test-x0"), slider_value(lab, ".test-y0")][: len(start["kernel"])]
+    name = lab.page.locator(".test-function select").evaluate("(el) => el.selectedOptions[0].text")
+    if start["kernel"] != pytest.approx(start["defined"], abs=1e-9):
+        return (
+            f"{name}: runs start at {start['kernel']}, the function's start is {start['defined']}"
+        )
+    if shown != pytest.approx(start["kernel"], abs=0.006):  # the readouts show 2 decimals
+        return f"{name}: the x0/y0 sliders show {shown}, the runs start at {start['kernel']}"
+    return None
+
+
+def test_gradient_descent_explorer(lab_page):
+    lab = lab_page
+    open_explorer(lab, "demo_gradient_descent.ipynb")
+    explorer = lab.page.locator(EXPLORER)
+    lab.screenshot("1-start", explorer)
+    readouts = [".test-readout", ".test-regime"]
+
+    # Keyboard: one ArrowRight on the log-scale learning-rate slider is one step of 0.01 in
+    # log10(η), so η grows by the factor 10^0.01 (the readout shows 3 significant digits).
+    lr = slider_value(lab, ".test-lr")
+    before, after = lab.change(lambda: press_arrow_right(lab, ".test-lr"), IMAGE, readouts)
+    assert slider_value(lab, ".test-lr") / lr == pytest.approx(10**0.01, rel=6e-3)
+    assert_changed(before, after, ".test-readout", "ArrowRight on η")
+    lab.screenshot("2-lr", explorer)
+
+    # Dropdown: a 2-D function (contour plot instead of a curve).
+    labels = option_labels(lab, ".test-function")
+    index = next((i for i, text in enumerate(labels) if "Rosenbrock" in text), len(labels) - 1)
+    select = lab.page.locator(".test-function select")
+    before, after = lab.change(lambda: select.select_option(index=index), IMAGE, readouts)
+    assert_changed(before, after, ".test-readout", f"choosing {labels[index]!r}")
+    lab.screenshot("3-function", explorer)
+
+    # Button: Step advances the step slider by one and redraws the current point.
+    t = slider_value(lab, ".test-step")
+    click = lab.page.locator("button.test-step_button").click
+    before, after = lab.change(click, IMAGE, readouts)
+    assert slider_value(lab, ".test-step") == t + 1
+    assert_changed(before, after, ".test-readout", "the Step button")
+    lab.screenshot("4-step", explorer)
+    lab.screenshot("page")
+    record_layout(lab)
+    assert_no_console_errors(lab)
+
+
+def test_gradient_descent_start_points(lab_page):
+    """Every function in the dropdown starts where it is defined, in the kernel and on the
+    sliders (the saddle's start y = 0.01 is what lets gradient descent leave the ridge)."""
+    lab = lab_page
+    open_explorer(lab, "demo_gradient_descent.ipynb")
+    lab.settle()
+    problems = [start_mismatch(lab)]
+    select = lab.page.locator(".test-function select")
+    first = select.evaluate("(el) => el.selectedIndex")
+    for index in range(select.locator("option").count()):
+        if index != first:
+            lab.change(lambda index=index: select.select_option(index=index), IMAGE, [])
+            problems.append(start_mismatch(lab))
+    problems = [p for p in problems if p]
+    assert not problems, "start points that do not agree:\n" + "\n".join(problems)
+    assert_no_console_errors(lab)
+
+
+def output_size(formula: str) -> tuple[int, int]:
+    match = re.search(r"output (\d+)\s*[×x]\s*(\d+)", formula)
+    assert match, f"no 'output H×W' in the formula readout: {formula!r}"
+    return int(match[1]), int(match[2])
+
+
+def test_convolution_explorer(lab_page):
+    lab = lab_page
+    open_explorer(lab, "demo_convolution.ipynb")
+    explorer = lab.page.locator(EXPLORER)
+    lab.screenshot("1-start", explorer)
+    readouts = [".test-formula", ".test-products"]
+
+    # Keyboard: ArrowRight on the window position moves the window one cell; the element-wise
+    # products now read other input values.
+    position = slider_value(lab, ".test-position")
+    before, after = lab.change(lambda: press_arrow_right(lab, ".test-position"), IMAGE, readouts)
+    assert slider_value(lab, ".test-position") == position + 1
+    assert_changed(before, after, ".test-products", "ArrowRight on the window position")
+    assert after["text"][".test-formula"] == before["text"][".test-formula"]
+
+    # Keyboard: stride 1 -> 2. Without padding the output has N - F + 1 = n1 rows at stride 1,
+    # hence floor((N - F)/2) + 1 = floor((n1 - 1)/2) + 1 rows at stride 2.
+    rows, cols = output_size(after["text"][".test-formula"])
+    before, after = lab.change(lambda: press_arrow_right(lab, ".test-stride"), IMAGE, readouts)
+    assert slider_value(lab, ".test-stride") == 2
+    assert output_size(after["text"][".test-formula"]) == ((rows - 1) // 2 + 1, (cols - 1) // 2 + 1)
+    assert_changed(before, after, ".test-formula", "ArrowRight on the stride")
+    lab.screenshot("2-stride", explorer)
+
+    # Toggle buttons: 'same' padding for a 3x3 kernel is P = (F - 1)/2 = 1, in the kernel and
+    # on the (disabled) padding slider; at stride 2 the output has floor((N - F + 2P)/2) + 1
+    # = floor((n1 - 1 + 2)/2) + 1 rows.
+    same = lab.page.locator(".test-padding_mode button").filter(
+        has_text=re.compile(r"^\s*same\s*$")
+    )
+    before, after = lab.change(same.click, IMAGE, readouts)
+    assert output_size(after["text"][".test-formula"]) == ((rows + 1) // 2 + 1, (cols + 1) // 2 + 1)
+    assert lab.kernel_json("explorer.padding.value") == 1
+    assert slider_value(lab, ".test-padding") == 1
+    assert_changed(before, after, ".test-formula", "'same' padding")
+
+    # Dropdown: the 3x3 Gaussian blur is (1 2 1)ᵀ(1 2 1)/16, so the products show sixteenths.
+    before, after = lab.change(
+        lambda: choose(lab, ".test-kernel_preset", "Gaussian blur"), IMAGE, readouts
+    )
+    assert_changed(before, after, ".test-products", "choosing the Gaussian blur")
+    assert "1/16" in after["text"][".test-products"]
+    lab.screenshot("3-kernel", explorer)
+
+    # Button: a new random kernel (integers, no sixteenths).
+    click = lab.page.locator("button.test-random_kernel").click
+    before, after = lab.change(click, IMAGE, readouts)
+    assert_changed(before, after, ".test-products", "the 'new random' button")
+    assert "/16" not in after["text"][".test-products"]
+    lab.screenshot("4-random", explorer)
+    lab.screenshot("page")
+    record_layout(lab)
+    assert_no_console_errors(lab)
