@@ -1,0 +1,1509 @@
+# %% [markdown]
+# # Lecture 04 — Convolution
+#
+# A photograph of 512x512 pixels is a vector of 262,144 numbers. Lectures 01–03 would feed it
+# to a fully connected layer; this lecture shows why that is a bad idea and replaces the
+# fully connected layer by the layer that made deep learning work on images: the
+# **convolution**. A convolutional layer slides a small filter over the image and computes
+# the same weighted sum at every position. It has few parameters, it looks at neighbourhoods,
+# and it treats every position alike — three assumptions about images that turn out to be
+# worth a great deal.
+#
+# **Learning goals.** After this lecture you can
+# 1. count the parameters of a fully connected and of a convolutional layer and explain the
+#    difference with the inductive biases of locality, weight sharing (translation
+#    equivariance) and a hierarchy of features;
+# 2. compute a discrete 1-D and 2-D convolution and a cross-correlation by hand, say how they
+#    differ (the flipped kernel), and say which one `torch.nn.functional.conv2d` computes;
+# 3. apply classic filters (blur, sharpen, Sobel, Laplacian, Gabor) to a photo and read the
+#    feature maps;
+# 4. give the shapes of a multi-channel convolution and of its weights, and compute output
+#    sizes with padding, stride and dilation from $\lfloor (N - F + 2P)/S \rfloor + 1$;
+# 5. explain a 1x1 convolution as a fully connected layer applied at every pixel and use it
+#    as a bottleneck;
+# 6. write a convolution as a matrix product (Toeplitz matrix, im2col) and derive from it
+#    that the backward pass is again a convolution;
+# 7. name the variants depthwise separable, grouped, deformable, sparse and spatially
+#    separable convolution and count their parameters.
+#
+# Throughout, the **convolution explorer** lets you slide a kernel over a small grid of
+# numbers or over a photo and change every setting the formulas talk about. Each explorer
+# below starts in the state its section discusses; change anything.
+
+# %% setup
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib.patches import Rectangle
+from torch import nn
+from torchvision.ops import deform_conv2d
+
+from course import conv, data, plot
+from course.widgets import convolution_explorer
+from course.widgets.convolution import kernel_preset
+
+torch.set_default_dtype(torch.float64)  # exact comparisons in this lecture; CNNs use float32
+
+# %% [markdown]
+# ## 1. Why not fully connected layers for images?
+#
+# A fully connected layer connects every input to every output. With an $N \times N$
+# gray-scale image flattened into $N^2$ inputs and $K$ hidden units it has
+#
+# $$\underbrace{N^2 \cdot K}_{\text{weights}} + \underbrace{K}_{\text{biases}} = (N^2 + 1)\,K$$
+#
+# parameters. A convolutional layer with $K$ filters of $F \times F$ pixels on one channel has
+# $(F^2 + 1)\,K$ — and $N$ does not appear: the same small filters are used at every position,
+# whatever the size of the image. Here is the comparison for a 512x512 image, 64 hidden units
+# and 64 filters of 7x7, computed by `course.conv` and checked against PyTorch's layers (built
+# on the `meta` device, which records shapes without allocating memory).
+
+# %%
+# check: L04 parameters
+dense_params = conv.linear_params(512 * 512, 64)
+filter_params = conv.conv_params(1, 64, 7)
+dense_torch = sum(p.numel() for p in nn.Linear(512 * 512, 64, device="meta").parameters())
+filters_torch = sum(p.numel() for p in nn.Conv2d(1, 64, 7, device="meta").parameters())
+print(
+    f"fully connected, 512x512 -> 64 units: (512² + 1)·64 = {dense_params:,} "
+    f"≈ {dense_params / 1e6:.1f} million (torch: {dense_torch:,})"
+)
+print(
+    f"64 filters of 7x7 on one channel:     (7² + 1)·64   = {filter_params:,} "
+    f"(torch: {filters_torch:,})"
+)
+print(f"ratio: {dense_params / filter_params:,.0f} times fewer parameters")
+assert dense_params == dense_torch and filter_params == filters_torch
+
+# %% [markdown]
+# The convolutional layer accepts images of any size with the same parameters; the fully
+# connected one needs a new, larger weight matrix for every image size.
+
+# %%
+layer = nn.Conv2d(1, 64, 7)
+for side in (64, 512):
+    out = layer(torch.zeros(1, 1, side, side))
+    print(
+        f"{side}x{side} image -> feature maps {tuple(out.shape[1:])}, "
+        f"same {filter_params:,} parameters"
+    )
+
+sides = np.array([28, 64, 128, 256, 512, 1024])
+fig, ax = plt.subplots(figsize=(5.5, 3.4))
+ax.loglog(
+    sides, [conv.linear_params(s * s, 64) for s in sides], "o-", label="fully connected, 64 units"
+)
+ax.loglog(sides, [conv.conv_params(1, 64, 7)] * len(sides), "s-", label="64 filters of 7x7")
+ax.set_xlabel("image side N (pixels)")
+ax.set_ylabel("parameters")
+ax.set_title("parameters of the first layer")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# Parameters are not the only cost. Every weight must be learned from data, and with
+# millions of weights and thousands of images the fully connected layer overfits; it also
+# has to learn the same detector (say, for an eye) separately at every position where an
+# eye may appear. And it ignores the layout of the image: shuffle the pixels of every image
+# in the same way and a fully connected network learns exactly as well — it has no idea that
+# neighbouring pixels belong together.
+#
+# **Check yourself.** How many parameters does a fully connected layer from a 224x224 RGB
+# image to 1,000 hidden units have? And a layer of 1,000 filters of 3x3 on the same image?
+#
+# <details><summary>Answer</summary>
+#
+# $(224 \cdot 224 \cdot 3 + 1) \cdot 1000$ — about 150 million — against $(3 \cdot 3 \cdot 3
+# + 1) \cdot 1000 = 28{,}000$. The cell below computes both. A filter on an RGB image has a
+# depth of 3 (section 6).
+# </details>
+
+# %%
+print(f"fully connected: {conv.linear_params(224 * 224 * 3, 1000):,}")
+print(f"1000 filters of 3x3x3: {conv.conv_params(3, 1000, 3):,}")
+
+# %% [markdown]
+# ## 2. Discrete convolution in 1-D and 2-D
+#
+# **1-D.** For a signal $x$ and a kernel (filter) $w$ of length $F$, the **convolution** and
+# the **cross-correlation** are
+#
+# $$(x * w)[n] = \sum_{k} x[n - k]\, w[k], \qquad
+# (x \star w)[n] = \sum_{k=0}^{F-1} x[n + k]\, w[k].$$
+#
+# The cross-correlation is the sliding window: lay $w$ over $x$ starting at position $n$,
+# multiply element by element, add up. The convolution does the same with the kernel read
+# backwards, $x * w = x \star \overleftarrow{w}$ (up to where the output starts). It is the
+# discrete form of $(f * g)(t) = \int f(\tau)\, g(t - \tau)\, d\tau$ from signal processing.
+#
+# Both, written as loops that read like the formulas, on a signal that is zero except for
+# two spikes, and compared with NumPy's `np.convolve` and `np.correlate` (we keep only
+# **valid** positions, where the kernel lies entirely inside the signal):
+
+
+# %%
+def correlate1d(x, w):
+    """Cross-correlation, valid positions. x: (N,), w: (F,). Returns (N - F + 1,)."""
+    return np.array(
+        [sum(x[n + k] * w[k] for k in range(len(w))) for n in range(len(x) - len(w) + 1)]
+    )
+
+
+def convolve1d(x, w):
+    """Convolution, valid positions: y[n] = sum_k x[n - k] w[k] for n = F-1, ..., N-1."""
+    return np.array(
+        [sum(x[n - k] * w[k] for k in range(len(w))) for n in range(len(w) - 1, len(x))]
+    )
+
+
+x1 = np.array([0, 0, 1, 0, 0, 0, 2, 0, 0], dtype=float)  # two spikes ("impulses")
+w1 = np.array([1, 2, 3], dtype=float)  # an asymmetric kernel, so that flipping shows
+print("x               =", x1)
+print("correlation     =", correlate1d(x1, w1), "  np.correlate:", np.correlate(x1, w1, "valid"))
+print("convolution     =", convolve1d(x1, w1), "  np.convolve: ", np.convolve(x1, w1, "valid"))
+print("correlation with the flipped kernel =", correlate1d(x1, w1[::-1]))
+assert np.array_equal(convolve1d(x1, w1), np.convolve(x1, w1, "valid"))
+assert np.array_equal(convolve1d(x1, w1), correlate1d(x1, w1[::-1]))
+
+# %% [markdown]
+# Around each spike the convolution writes a copy of the kernel, scaled by the spike,
+# in its own order: $1, 2, 3$. The correlation writes the kernel backwards: $3, 2, 1$. A
+# spike is an **impulse**, and what a filter writes for an impulse is its **impulse
+# response** — for a convolution, the kernel itself.
+#
+# **2-D.** An image $X$ and an $F \times F$ kernel $W$ give the output
+#
+# $$Z[i, j] = (X \star W)[i, j] = \sum_{m=0}^{F-1} \sum_{n=0}^{F-1} X[i + m,\, j + n]\, W[m, n]
+# \qquad \text{(cross-correlation)},$$
+#
+# $$(X * W)[i, j] = \sum_{m} \sum_{n} X[i - m,\, j - n]\, W[m, n]
+# \qquad \text{(convolution: the kernel rotated by 180°)}.$$
+#
+# The output $Z$ is called a **feature map**: $Z[i, j]$ is large where the neighbourhood of
+# pixel $(i, j)$ looks like the kernel. Here is the double sum as loops, compared with the
+# course's reference `conv.correlate2d` and with PyTorch, on the 7x7 grid and the Sobel
+# kernel of the explorer below.
+
+
+# %%
+def correlate2d_loops(x, w):
+    """Cross-correlation, valid positions. x: (H, W), w: (F_h, F_w).
+
+    Returns (H - F_h + 1, W - F_w + 1)."""
+    fh, fw = w.shape
+    out = np.zeros((x.shape[0] - fh + 1, x.shape[1] - fw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(x[i : i + fh, j : j + fw] * w)  # one window, one number
+    return out
+
+
+explorer = convolution_explorer(source="grid", kernel="Sobel x")
+grid = explorer.input[0]  # (7, 7), the grid the explorer shows
+sobel_x = explorer.kernel  # (3, 3)
+Z = correlate2d_loops(grid, sobel_x)
+Z_torch = F.conv2d(torch.from_numpy(grid)[None, None], torch.from_numpy(sobel_x)[None, None])
+print("input:\n", grid.astype(int))
+print("kernel (Sobel x):\n", sobel_x.astype(int))
+print("feature map:\n", Z.astype(int))
+assert np.array_equal(Z, conv.correlate2d(grid, sobel_x))
+assert np.array_equal(Z, Z_torch[0, 0].numpy())
+assert np.array_equal(Z, explorer.output)
+
+# %% [markdown]
+# The Sobel kernel subtracts the column on the left from the column on the right, so the
+# feature map is large where the grid gets brighter from left to right — along the boundary
+# between the 0/1 part and the 3s. Press *play* or drag *window position* to watch the window
+# slide; the text under the picture lists the nine products of the current window and their
+# sum. Type your own grid or kernel, too.
+
+# %%
+explorer
+
+# %% [markdown]
+# **Check yourself.** What does the cross-correlation with the kernel
+# $\begin{bmatrix}0&0&0\\0&0&1\\0&0&0\end{bmatrix}$ do to an image? And the convolution with
+# the same kernel?
+#
+# <details><summary>Answer</summary>
+#
+# With 'same' padding the window of output $(i, j)$ is centred on input $(i, j)$, and the
+# correlation copies the pixel to the right of the centre: $Z[i, j] = X[i, j + 1]$, so the
+# image moves one pixel to the **left** (a zero comes in from the padding). The convolution
+# reads the flipped kernel, whose 1 is on the left: $Z[i, j] = X[i, j - 1]$, the image moves
+# one pixel to the **right**. The cell below checks both on a ramp.
+# </details>
+
+# %%
+ramp = np.tile(np.arange(5.0), (5, 1))  # every row is 0 1 2 3 4
+right_one = np.zeros((3, 3))
+right_one[1, 2] = 1
+print("input row:                          ", ramp[0])
+print("correlation (same padding), row 0:  ", conv.correlate2d(ramp, right_one, padding="same")[0])
+print("convolution (same padding), row 0:  ", conv.convolve2d(ramp, right_one, padding="same")[0])
+
+# %% [markdown]
+# ## 3. Convolution vs cross-correlation: the flipped kernel
+#
+# The two operations differ only by a flip of the kernel in both axes (a rotation by 180°):
+#
+# $$X * W = X \star \operatorname{rot}_{180}(W).$$
+#
+# The quickest way to see the flip is the 2-D impulse response: put a single 1 in an image of
+# zeros. The convolution writes the kernel; the correlation writes it rotated.
+
+# %%
+impulse = np.zeros((5, 5))
+impulse[2, 2] = 1
+numbers = np.arange(1.0, 10.0).reshape(3, 3)  # an asymmetric kernel: 1 ... 9
+by_convolution = conv.convolve2d(impulse, numbers, padding="same")
+by_correlation = conv.correlate2d(impulse, numbers, padding="same")
+print("kernel:\n", numbers[:, :].astype(int))
+print("convolution of the impulse:\n", by_convolution.astype(int))
+print("cross-correlation of the impulse:\n", by_correlation.astype(int))
+assert np.array_equal(by_convolution[1:4, 1:4], numbers)
+assert np.array_equal(by_correlation[1:4, 1:4], numbers[::-1, ::-1])
+
+fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+panels = [
+    (impulse, "impulse"),
+    (by_convolution, "convolution: kernel"),
+    (by_correlation, "correlation: kernel rotated"),
+]
+for ax, (img, title) in zip(axes, panels, strict=True):
+    ax.imshow(img, cmap="Blues", vmin=0, vmax=9)
+    for (r, c), v in np.ndenumerate(img):
+        if v:
+            ax.text(c, r, f"{v:g}", ha="center", va="center")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
+plt.show()
+
+# %% [markdown]
+# **What deep learning calls convolution is cross-correlation.** `torch.nn.functional.conv2d`
+# (and `nn.Conv2d`, and TensorFlow, and JAX) does not flip the kernel. Check it on the grid
+# of section 2 with the asymmetric kernel:
+
+# %%
+x_t = torch.from_numpy(grid)[None, None]  # (N=1, C=1, 7, 7), the layout PyTorch expects
+w_t = torch.from_numpy(numbers)[None, None]  # (K=1, C=1, 3, 3)
+torch_out = F.conv2d(x_t, w_t)[0, 0].numpy()
+print("torch conv2d == cross-correlation:", np.allclose(torch_out, conv.correlate2d(grid, numbers)))
+print("torch conv2d == convolution:      ", np.allclose(torch_out, conv.convolve2d(grid, numbers)))
+flipped = F.conv2d(x_t, torch.flip(w_t, dims=(-2, -1)))[0, 0].numpy()
+print(
+    "torch conv2d with the kernel flipped == convolution:",
+    np.allclose(flipped, conv.convolve2d(grid, numbers)),
+)
+
+# %% [markdown]
+# Why does nobody mind? A network *learns* its kernels. If the best kernel for a true
+# convolution is $W$, the best kernel for a correlation is $\operatorname{rot}_{180}(W)$, and
+# gradient descent finds that one just as well. Correlation is simpler to write, so libraries
+# use it. The flip matters when you copy a kernel from a signal-processing text or when you
+# need the algebra of true convolution: it is **commutative** ($x * w = w * x$) and
+# associative, and the correlation is not.
+
+# %%
+a, b = np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5])
+print("convolution:  a * b =", np.convolve(a, b), "  b * a =", np.convolve(b, a))
+print("correlation:  a ⋆ b =", np.correlate(a, b, "full"), " b ⋆ a =", np.correlate(b, a, "full"))
+
+# %% [markdown]
+# In the explorer below the input is the impulse and the kernel is *emboss* (asymmetric);
+# the operation is set to **convolution (flip)**, so the output shows the kernel itself.
+# Switch to cross-correlation and watch the output rotate; try a symmetric kernel (box
+# blur, Laplacian), for which the toggle changes nothing.
+
+# %%
+explorer = convolution_explorer(
+    source="grid", kernel="emboss", grid="0 0 0 0 0\n0 0 0 0 0\n0 0 1 0 0\n0 0 0 0 0\n0 0 0 0 0"
+)
+with explorer.batch():
+    explorer.padding_mode.value = "same"
+    explorer.operation.value = "convolution"
+assert np.array_equal(explorer.output[1:4, 1:4], explorer.kernel)
+explorer
+
+# %% [markdown]
+# **Check yourself.** For which kernels do convolution and cross-correlation give the same
+# result? What happens to a Sobel kernel?
+#
+# <details><summary>Answer</summary>
+#
+# For kernels that are unchanged by a rotation by 180°: $W[m, n] = W[F-1-m, F-1-n]$. Box
+# blur, Gaussian, sharpen and Laplacian are such kernels. The Sobel kernel changes its sign:
+# the convolution gives minus the correlation. The cell below tests the presets.
+# </details>
+
+# %%
+for name in ("box blur", "Gaussian blur", "sharpen", "Laplacian", "Sobel x", "emboss"):
+    k = kernel_preset(name)[0]
+    rotated = k[::-1, ::-1]
+    verdict = (
+        "same"
+        if np.array_equal(rotated, k)
+        else ("minus" if np.array_equal(rotated, -k) else "different")
+    )
+    print(f"{name:14s}: rotated by 180° is {verdict}")
+
+# %% [markdown]
+# ## 4. Inductive biases: what a convolution assumes about images
+#
+# An **inductive bias** is an assumption built into a model, which lets it learn from fewer
+# examples when the assumption holds. A convolutional layer makes three.
+#
+# **Locality.** An output pixel depends only on an $F \times F$ neighbourhood of the input:
+# nearby pixels are related, distant ones hardly. We can *measure* what an output depends on:
+# the gradient of one output pixel with respect to the input is non-zero exactly on the
+# input pixels that influence it (its **receptive field**). Below, the centre pixel of the
+# output of random (linear) layers on a 17x17 input.
+
+
+# %%
+def footprint(model, size=17):
+    """|d out[centre] / d x| as (size, size): which input pixels the centre output depends on."""
+    x = torch.randn(1, 1, size, size, requires_grad=True)
+    out = model(x)
+    if out.ndim == 2:  # a fully connected layer: (1, size·size) back to an image
+        out = out.reshape(1, 1, size, size)
+    out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
+    return x.grad[0, 0].abs().numpy()
+
+
+torch.manual_seed(0)
+stacks = {
+    "one 3x3 conv": ([(3, 1)], nn.Conv2d(1, 1, 3)),
+    "two 3x3 convs": ([(3, 1)] * 2, nn.Sequential(nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3))),
+    "three 3x3 convs": ([(3, 1)] * 3, nn.Sequential(*[nn.Conv2d(1, 1, 3) for _ in range(3)])),
+    "3x3, 3x3 stride 2, 3x3": (
+        [(3, 1), (3, 2), (3, 1)],
+        nn.Sequential(nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3, stride=2), nn.Conv2d(1, 1, 3)),
+    ),
+    "fully connected": (None, nn.Sequential(nn.Flatten(), nn.Linear(17 * 17, 17 * 17))),
+}
+fig, axes = plt.subplots(1, len(stacks), figsize=(14, 3))
+for ax, (name, (layers, model)) in zip(axes, stacks.items(), strict=True):
+    grad = footprint(model)
+    seen = int((grad.sum(axis=0) > 0).sum())  # columns that influence the output
+    expected = conv.receptive_field(layers) if layers else 17
+    print(
+        f"{name:24s}: depends on {seen}x{seen} input pixels "
+        f"(course.conv.receptive_field: {expected})"
+    )
+    assert seen == expected
+    ax.imshow(grad > 0, cmap="Greys", vmin=0, vmax=1.5)
+    ax.set_title(f"{name}\n{seen}x{seen}")
+    ax.set_xticks([])
+    ax.set_yticks([])
+plt.show()
+
+# %% [markdown]
+# **Hierarchy.** The figure also shows the third bias: stacking small convolutions grows
+# the receptive field (3, 5, 7 pixels), and a stride of 2 grows it faster. The first layer
+# can only see small things — edges, colour blobs; later layers combine those into larger
+# patterns — corners, textures, parts of objects — and the last layers see most of the
+# image and respond to whole objects. Images are made like that: objects of parts, parts of
+# edges. Lecture 10 looks inside trained networks and finds exactly such a hierarchy
+# (Zeiler & Fergus, 2014). `course.conv.receptive_field_table` gives the receptive field
+# after each layer of a stack (`jump` is the distance between neighbouring outputs in input
+# pixels):
+
+# %%
+stack = [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)]  # conv, conv, pool, ...
+for layer_spec, (size, jump) in zip(stack, conv.receptive_field_table(stack), strict=True):
+    kind = "pool" if layer_spec == (2, 2) else "conv"
+    f, stride = layer_spec
+    print(f"{kind} {f}x{f}, stride {stride}: receptive field {size:2d}, jump {jump}")
+
+# %% [markdown]
+# **Weight sharing and translation equivariance.** The same kernel is used at every
+# position. A *locally connected* layer would keep locality but give every position its own
+# weights; for 64 filters of 7x7 on a 512x512 image that is:
+
+# %%
+positions = conv.output_size(512, 7) ** 2
+locally = positions * filter_params
+print(f"locally connected: {positions:,} positions x {filter_params:,} = {locally:,} parameters")
+print(f"convolution (shared weights): {filter_params:,} parameters")
+
+# %% [markdown]
+# Sharing the weights makes the layer **translation equivariant**: shifting the input shifts
+# the feature map by the same amount. With $T_{a,b}$ the shift by $a$ rows and $b$ columns,
+# $(T_{a,b} X)[i, j] = X[i - a, j - b]$,
+#
+# $$(T_{a,b} X) \star W = T_{a,b} (X \star W)
+# \qquad \text{(shift, then convolve = convolve, then shift)}.$$
+#
+# A cat detector that fires at the top left fires at the bottom right too; the network does
+# not need to see cats in every position. We check the equation numerically on the photo. To
+# make it exact we need an image without a border: with **circular** padding the image
+# wraps around like a torus, and a circular shift (`torch.roll`) moves no pixel off the
+# image. We compare with a fully connected layer, which has no reason to be equivariant.
+
+
+# %%
+# check: L04 equivariance
+def shift(x, dy, dx):
+    """x: (..., H, W) moved down by dy and right by dx pixels, wrapping around the border."""
+    return torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
+
+
+def conv_circular(x, w):
+    """Cross-correlation of x: (N, C, H, W) with w: (K, C, F, F), F odd, with circular padding.
+
+    Returns (N, K, H, W): the image wraps around, so no pixel lacks a neighbour."""
+    p = w.shape[-1] // 2
+    return F.conv2d(F.pad(x, (p, p, p, p), mode="circular"), w)
+
+
+photo = data.load_photo(gray=True, size=(150, 128))  # (150, 128) in [0, 1]
+x_photo = torch.from_numpy(photo)[None, None]  # (1, 1, 150, 128)
+w_random = torch.randn(1, 1, 5, 5, generator=torch.Generator().manual_seed(0))
+dy, dx = 20, 35
+shift_then_conv = conv_circular(shift(x_photo, dy, dx), w_random)
+conv_then_shift = shift(conv_circular(x_photo, w_random), dy, dx)
+equivariance_error = (shift_then_conv - conv_then_shift).abs().max().item()
+print(f"convolution:     max |conv(shift(x)) - shift(conv(x))| = {equivariance_error:.1e}")
+
+tiny = torch.from_numpy(data.load_photo(gray=True, size=(24, 20)))  # 24·20 = 480 pixels
+dense = torch.randn(480, 480, generator=torch.Generator().manual_seed(0))  # a random dense layer
+
+
+def dense_layer(img):
+    """The dense layer on img: (24, 20), as an image (24, 20)."""
+    return (dense @ img.reshape(-1)).reshape(24, 20)
+
+
+dense_error = (dense_layer(shift(tiny, 3, 4)) - shift(dense_layer(tiny), 3, 4)).abs().max().item()
+print(f"fully connected: max |f(shift(x)) - shift(f(x))|       = {dense_error:.1f}")
+
+# %% [markdown]
+# With the usual **zero** padding the equation holds everywhere except near the border,
+# where the shifted image has zeros (or wrapped pixels) that the original did not have. The
+# last panel shows where the two sides differ.
+
+
+# %%
+def conv_zero(x):
+    """The same filter with ordinary zero padding ('same' size)."""
+    return F.conv2d(x, w_random, padding=2)
+
+
+differ = (conv_zero(shift(x_photo, dy, dx)) - shift(conv_zero(x_photo), dy, dx)).abs()[0, 0] > 1e-12
+rows, cols = np.arange(150)[:, None], np.arange(128)[None, :]
+near_row = (rows < 2) | (rows >= 148) | (abs(rows - dy + 0.5) < 2)  # border, and the seam at dy
+near_col = (cols < 2) | (cols >= 126) | (abs(cols - dx + 0.5) < 2)
+near = near_row | near_col  # (150, 128): within 2 pixels of the border or of a seam
+print(f"with zero padding the two sides differ at {differ.float().mean():.1%} of the pixels,")
+print(
+    "all of them within 2 pixels of the border or of the seam where the rolled image wraps:",
+    bool(np.all(near[differ.numpy()])),
+)
+
+fig, axes = plt.subplots(1, 5, figsize=(15, 3.2))
+plot.image(photo, ax=axes[0], title="x")
+plot.image(shift(x_photo, dy, dx)[0, 0], ax=axes[1], title=f"shift(x) by ({dy}, {dx})")
+plot.image(shift_then_conv[0, 0], ax=axes[2], title="conv(shift(x))")
+plot.image(conv_then_shift[0, 0], ax=axes[3], title="shift(conv(x))")
+plot.image(differ.numpy().astype(float), ax=axes[4], title="differ (zero padding)", cmap="Reds")
+plt.show()
+
+# %% [markdown]
+# **Check yourself.** Is a convolution equivariant to rotations of the image? Test it: rotate
+# the photo by 90° and filter it with Sobel x.
+#
+# <details><summary>Answer</summary>
+#
+# No. The Sobel x kernel finds vertical edges; after a rotation by 90° the vertical edges
+# become horizontal ones, which Sobel x does not see. Filtering the rotated photo equals
+# rotating the photo filtered with a *rotated* kernel (Sobel y up to sign), not with the
+# same one, as the cell below shows. Networks that are equivariant to rotations exist: group
+# equivariant CNNs (Cohen & Welling, 2016) share weights over rotations as well as shifts.
+# Nor is a convolution equivariant to changes of scale.
+# </details>
+
+
+# %%
+def rotate(x, turns=1):
+    """x: (..., H, W) rotated by turns · 90° counter-clockwise."""
+    return torch.rot90(x, turns, dims=(-2, -1))
+
+
+sobel = torch.from_numpy(kernel_preset("Sobel x")[0].astype(float))[None, None]  # (1, 1, 3, 3)
+rot_then_sobel = conv_circular(rotate(x_photo), sobel)
+sobel_then_rot = rotate(conv_circular(x_photo, sobel))
+rotated_kernel_then_rot = rotate(conv_circular(x_photo, rotate(sobel, -1)))
+error_same = (rot_then_sobel - sobel_then_rot).abs().max().item()
+error_rotated = (rot_then_sobel - rotated_kernel_then_rot).abs().max().item()
+print(f"max |sobel(rot(x)) - rot(sobel(x))|                   = {error_same:.2f}")
+print(f"max |sobel(rot(x)) - rot(x filtered with rot⁻¹(sobel))| = {error_rotated:.1e}")
+
+# %% [markdown]
+# ## 5. Filter banks on a real photo
+#
+# Before networks learned their filters, image processing designed them by hand. A few
+# classics (each a small matrix; the blur kernels sum to 1, the edge kernels to 0):
+#
+# * **blur** — box: the mean of the window; Gaussian: a weighted mean, $W[m, n] \propto
+#   e^{-(m^2 + n^2)/(2\sigma^2)}$, here its binomial approximation
+#   $\tfrac1{16}[1, 2, 1]^\top[1, 2, 1]$ (and $[1, 4, 6, 4, 1]$ for 5x5);
+# * **sharpen** — the identity plus the difference from the neighbours,
+#   $\begin{bmatrix}0&-1&0\\-1&5&-1\\0&-1&0\end{bmatrix}$;
+# * **Sobel** — a derivative along one axis, smoothed along the other:
+#   $G_x = [1, 2, 1]^\top [-1, 0, 1]$, and $G_y = G_x^\top$;
+# * **Laplacian** — the sum of the second derivatives,
+#   $\begin{bmatrix}0&1&0\\1&-4&1\\0&1&0\end{bmatrix}$: zero on flat regions and linear ramps;
+# * **Gabor** — a wave under a Gaussian envelope, tuned to an orientation $\theta$ and a
+#   wavelength $\lambda$ (Gabor, 1946; Daugman, 1985). With rotated coordinates
+#   $x' = x\cos\theta + y\sin\theta$, $y' = -x\sin\theta + y\cos\theta$,
+#
+# $$g(x, y) = \exp\!\Big(-\frac{x'^2 + \gamma^2 y'^2}{2\sigma^2}\Big)\,
+# \cos\!\Big(2\pi\frac{x'}{\lambda} + \psi\Big),$$
+#
+# where $\sigma$ is the width of the envelope and $\gamma$ its aspect ratio. Gabor filters
+# model the simple cells of the visual cortex (Hubel & Wiesel, 1962), and the first layer
+# of a trained CNN learns filters that look much like them (lecture 05 and 10).
+
+
+# %%
+# check: L04 gabor
+def gabor_kernel(size, sigma, theta, wavelength, gamma=0.5, psi=0.0):
+    """Gabor kernel (size, size), size odd: a cosine wave with the given wavelength (pixels)
+    and orientation theta (radians, 0 = the wave runs along x, i.e. vertical stripes) under
+    a Gaussian envelope of width sigma and aspect ratio gamma."""
+    if size % 2 == 0:
+        raise ValueError(f"size must be odd so that the kernel has a centre pixel; got {size}")
+    half = size // 2
+    y, x = np.mgrid[-half : half + 1, -half : half + 1]  # rows (y) point down, columns (x) right
+    x_rot = x * np.cos(theta) + y * np.sin(theta)
+    y_rot = -x * np.sin(theta) + y * np.cos(theta)
+    envelope = np.exp(-(x_rot**2 + gamma**2 * y_rot**2) / (2 * sigma**2))
+    return envelope * np.cos(2 * np.pi * x_rot / wavelength + psi)
+
+
+# %% [markdown]
+# A **filter bank** is a set of filters applied to the same image; it is exactly one
+# convolutional layer with $K$ output channels, and it produces $K$ feature maps. We put the
+# ten kernels, each padded with zeros to 11x11, into one weight tensor of shape
+# $(K, 1, 11, 11)$ and run them all with a single `F.conv2d` call with 'same' padding. (We
+# subtract its mean from each Gabor kernel so that, like the edge filters, it gives zero on
+# flat regions.)
+
+# %%
+photo_big = data.load_photo(gray=True, size=(300, 256))  # (300, 256)
+
+
+def embed(kernel, size=11):
+    """Pad kernel: (F, F) with zeros to (size, size), keeping it centred."""
+    p = (size - kernel.shape[0]) // 2
+    return np.pad(kernel, p)
+
+
+def preset(name, size=3):
+    numerators, denominator = kernel_preset(name, size)
+    return numerators / denominator
+
+
+bank = {
+    "box blur 5x5": preset("box blur", 5),
+    "Gaussian 5x5": preset("Gaussian blur", 5),
+    "sharpen": preset("sharpen"),
+    "Sobel x": preset("Sobel x"),
+    "Sobel y": preset("Sobel y"),
+    "Laplacian": preset("Laplacian"),
+}
+for degrees in (0, 45, 90, 135):
+    g = gabor_kernel(11, sigma=2.5, theta=np.deg2rad(degrees), wavelength=6)
+    bank[f"Gabor {degrees}°"] = g - g.mean()
+weights = torch.from_numpy(np.stack([embed(k) for k in bank.values()]))[:, None]  # (K, 1, 11, 11)
+maps = F.conv2d(torch.from_numpy(photo_big)[None, None], weights, padding="same")[0]  # (K, H, W)
+print(
+    "photo", photo_big.shape, "-> bank", tuple(weights.shape), "-> feature maps", tuple(maps.shape)
+)
+assert np.allclose(maps[3].numpy(), conv.correlate2d(photo_big, bank["Sobel x"], padding="same"))
+for name, k in bank.items():
+    print(f"{name:13s} sum of the entries {k.sum():6.2f}")
+
+# %%
+fig = plt.figure(figsize=(15, 8.4))
+grid_spec = fig.add_gridspec(4, 5, height_ratios=[1, 2.6, 1, 2.6], hspace=0.35)
+for index, (name, k) in enumerate(bank.items()):
+    row, col = 2 * (index // 5), index % 5
+    top = fig.add_subplot(grid_spec[row, col])
+    limit = np.abs(k).max()
+    top.imshow(k, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    top.set_title(name, fontsize=9)
+    top.set_xticks([])
+    top.set_yticks([])
+    bottom = fig.add_subplot(grid_spec[row + 1, col])
+    feature = maps[index].numpy()
+    if k.sum() > 0.5:  # blur and sharpen give an image: show it as one
+        plot.image(np.clip(feature, 0, 1), ax=bottom)
+    else:  # edge and Gabor filters give signed responses
+        scale = np.percentile(np.abs(feature), 99)
+        plot.image(feature, ax=bottom, cmap="RdBu_r", vmin=-scale, vmax=scale)
+fig.suptitle("a filter bank (kernels, red > 0 > blue) and its feature maps on the photo")
+plt.show()
+
+# %% [markdown]
+# Read the maps: the Sobel filters respond to vertical (x) and horizontal (y) edges with a
+# sign that says whether the brightness goes up or down; the Laplacian marks thin lines and
+# fine texture; each Gabor filter picks out edges and stripes at its own orientation (compare
+# the responses of the four Gabor maps along the same edges). A CNN's first layer is such a bank —
+# with learned filters.
+#
+# In the explorer, the photo is filtered with the Sobel x kernel. Pick the other presets
+# (or type a kernel), change the size of the photo, and move the window.
+
+# %%
+explorer = convolution_explorer(source="photo", kernel="Sobel x", photo_size=64)
+explorer
+
+# %% [markdown]
+# **Check yourself.** Why do the blur kernels sum to 1 and the edge kernels to 0?
+#
+# <details><summary>Answer</summary>
+#
+# On a flat region (all pixels equal to $c$) the output is $c$ times the sum of the kernel.
+# A blur should keep the brightness of flat regions ($c \cdot 1 = c$); an edge or line
+# detector should stay silent there ($c \cdot 0 = 0$). The sums are printed above the figure.
+# </details>
+#
+# ## 6. Multi-channel convolution
+#
+# A colour image has $S = 3$ channels, and the feature maps of a layer are the channels of the
+# next layer's input (64, 256, ... of them). A filter therefore has a **depth** equal to the
+# number of input channels: on an input of size $X \times Y \times S$ each filter is
+# $M \times N \times S$, and it sums over all channels,
+#
+# $$Z[h, i, j] = b_h + \sum_{s=1}^{S} \sum_{m=0}^{M-1} \sum_{n=0}^{N-1}
+# W[h, s, m, n]\, X[s, i + m, j + n].$$
+#
+# One filter gives one feature map; $H$ filters of $M \times N \times S$ give an output of
+# $X \times Y \times H$ with 'same' padding. PyTorch stores channels first: the input is
+# $(\text{batch}, S, X, Y)$ and the weights $(H, S, M, N)$.
+
+# %%
+photo_rgb = data.load_photo(size=(150, 128)).transpose(2, 0, 1)  # (S=3, X=150, Y=128)
+layer = nn.Conv2d(in_channels=3, out_channels=8, kernel_size=5, padding="same")  # H=8, M=N=5
+x_rgb = torch.from_numpy(photo_rgb)[None]  # (1, 3, 150, 128)
+z = layer(x_rgb)
+print("input   X×Y×S  :", tuple(x_rgb.shape), " (batch, S, X, Y)")
+print("weights H×S×M×N:", tuple(layer.weight.shape), " bias:", tuple(layer.bias.shape))
+print("output  X×Y×H  :", tuple(z.shape), " (batch, H, X, Y)")
+
+# the formula, channel by channel, for output map h = 0
+h = 0
+by_hand = layer.bias[h].item() + sum(
+    conv.correlate2d(photo_rgb[s], layer.weight[h, s].detach().numpy(), padding="same")
+    for s in range(3)
+)
+print(
+    "map 0 == bias + sum over channels of 2-D correlations:",
+    np.allclose(by_hand, z[0, h].detach().numpy()),
+)
+
+# %% [markdown]
+# A figure of the sum for one hand-made filter, whose three slices are Sobel x on red,
+# Sobel y on green and the Laplacian on blue: each channel is filtered with its own slice,
+# and the feature map is the sum of the three.
+
+# %%
+slices = np.stack([preset("Sobel x"), preset("Sobel y"), preset("Laplacian")])  # (S=3, 3, 3)
+contributions = [conv.correlate2d(photo_rgb[s], slices[s], padding="same") for s in range(3)]
+feature_map = conv.correlate2d(photo_rgb, slices, padding="same")  # the (3, 3, 3) filter at once
+assert np.allclose(feature_map, sum(contributions))
+
+fig, axes = plt.subplots(2, 4, figsize=(13, 6.5))
+plot.image(photo_rgb, ax=axes[0, 0], title="input (RGB)")
+for s, colour in enumerate(["red", "green", "blue"]):
+    plot.image(photo_rgb[s], ax=axes[0, s + 1], title=f"channel {s}: {colour}")
+scale = np.percentile(np.abs(feature_map), 99)
+names = ["Sobel x on red", "Sobel y on green", "Laplacian on blue"]
+for s in range(3):
+    plot.image(
+        contributions[s], ax=axes[1, s], title=names[s], cmap="RdBu_r", vmin=-scale, vmax=scale
+    )
+plot.image(
+    feature_map,
+    ax=axes[1, 3],
+    title="sum = one feature map",
+    cmap="RdBu_r",
+    vmin=-scale,
+    vmax=scale,
+)
+plt.show()
+
+# %% [markdown]
+# In the explorer the input is the RGB photo; the kernel is applied to each of R, G and B
+# (the same 3x3 slice on each) and the three results are added. The readout under the
+# picture lists the 27 products of the current window.
+
+# %%
+explorer = convolution_explorer(source="photo", color="rgb", kernel="Sobel y", photo_size=48)
+explorer
+
+# %% [markdown]
+# **Check yourself.** A layer maps 64 channels to 128 channels with 3x3 filters. What is the
+# shape of its weight tensor? Why must every filter have a depth of 64?
+#
+# <details><summary>Answer</summary>
+#
+# $(128, 64, 3, 3)$: 128 filters, each $3 \times 3 \times 64$. A filter sums over all input
+# channels, so it needs one 3x3 slice per input channel; a filter of another depth would not
+# line up with the input. The cell below asks PyTorch.
+# </details>
+
+# %%
+print(tuple(nn.Conv2d(64, 128, 3).weight.shape))
+
+# %% [markdown]
+# ## 7. Padding, stride and the output size
+#
+# Along one axis, an input of $N$ pixels, a kernel of $F$, zero **padding** of $P$ pixels on
+# each side and a **stride** $S$ (the step between windows) give
+#
+# $$O = \left\lfloor \frac{N - F + 2P}{S} \right\rfloor + 1$$
+#
+# outputs: the window can start at $N - F + 2P + 1$ positions, of which we take every $S$-th.
+# When $(N - F + 2P)/S$ is not an integer the last cells of the input are never read;
+# PyTorch rounds down silently, `course.conv.output_size(..., strict=True)` raises an error
+# that says so. The checks: $N = 7$, $F = 3$, $P = 0$ with strides 1, 2, 3, and $P = 1$,
+# $S = 1$ — each compared with the shape PyTorch produces.
+
+# %%
+# check: L04 output size
+x7 = torch.zeros(1, 1, 7, 7)
+w3 = torch.zeros(1, 1, 3, 3)
+for s, p in [(1, 0), (2, 0), (3, 0), (1, 1)]:
+    ours = conv.output_size(7, 3, stride=s, padding=p)
+    theirs = F.conv2d(x7, w3, stride=s, padding=p).shape[-1]
+    exact = (7 - 3 + 2 * p) / s + 1
+    print(
+        f"N=7, F=3, P={p}, S={s}: (7 - 3 + {2 * p})/{s} + 1 = {exact:.2f} -> {ours}",
+        f"(torch: {theirs})",
+    )
+    assert ours == theirs
+try:
+    conv.output_size(7, 3, stride=3, strict=True)
+except ValueError as error:
+    print("strict=True:", error)
+
+# %% [markdown]
+# A picture of the same along one axis: the windows for strides 1, 2 and 3. With stride 3
+# the windows start at 0 and 3, and the last cell (hatched) is never read.
+
+# %%
+fig, axes = plt.subplots(3, 1, figsize=(6, 4.2))
+for ax, s in zip(axes, (1, 2, 3), strict=True):
+    out = conv.output_size(7, 3, stride=s)
+    lost_cells = conv.dropped(7, 3, stride=s)
+    for c in range(7):
+        lost = c >= 7 - lost_cells
+        ax.add_patch(
+            Rectangle((c, 0), 1, 1, fill=False, hatch="///" if lost else None, edgecolor="0.3")
+        )
+    for k in range(out):
+        ax.add_patch(
+            Rectangle((k * s + 0.08, 0.08 + 0.1 * k), 2.84, 0.6, alpha=0.35, color=f"C{k}")
+        )
+    ax.set_xlim(-0.2, 7.2)
+    ax.set_ylim(-0.1, 1.1)
+    ax.set_axis_off()
+    unread = "every cell is read" if lost_cells == 0 else f"{lost_cells} cell never read"
+    ax.set_title(f"stride {s}: {out} windows, {unread}", fontsize=10)
+plt.show()
+
+# %% [markdown]
+# **Padding.** Without padding (**'valid'**), every layer shrinks the image by $F - 1$
+# pixels and the border pixels take part in fewer windows than the centre ones. Padding with
+# $P = (F - 1)/2$ zeros on each side (**'same'**, for odd $F$ and stride 1) keeps the size:
+# $O = N - F + (F - 1) + 1 = N$. (**'full'** padding, $P = F - 1$, keeps every window that
+# overlaps the image at all; we meet it again in section 11.)
+
+# %%
+for mode in ("valid", "same", "full"):
+    sizes = []
+    for f in (3, 5, 7):
+        p = conv.padding_for(mode, f)
+        sizes.append(f"F={f}: P={p}, O={conv.output_size(32, f, padding=p)}")
+    print(f"{mode:5s} on N=32: " + "; ".join(sizes))
+print(
+    "torch padding='same', F=5 on 32x32:",
+    tuple(F.conv2d(torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 5, 5), padding="same").shape[-2:]),
+)
+
+n, shrinking = 32, [32]
+for _ in range(8):
+    n = conv.output_size(n, 3)
+    shrinking.append(n)
+print("eight 3x3 layers without padding:", " -> ".join(map(str, shrinking)))
+
+# %%
+# how many windows read each pixel of a 7x7 input (a transposed convolution of ones, see section 11)
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
+for ax, p in zip(axes, (0, 1), strict=True):
+    out = conv.output_size(7, 3, padding=p)
+    counts = F.conv_transpose2d(torch.ones(1, 1, out, out), torch.ones(1, 1, 3, 3), padding=p)[0, 0]
+    ax.imshow(counts, cmap="Blues", vmin=0, vmax=9)
+    for (r, c), v in np.ndenumerate(counts.numpy()):
+        ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=8, color="w" if v > 5 else "k")
+    ax.set_title(f"P = {p}: windows per pixel")
+    ax.set_xticks([])
+    ax.set_yticks([])
+plt.show()
+
+# %% [markdown]
+# **Stride.** A stride $S$ computes only every $S$-th window: the output is about $N/S$ on
+# each side, and the work drops by $S^2$. A strided convolution is a convolution followed by
+# keeping every $S$-th row and column:
+
+# %%
+x_rand = torch.randn(1, 1, 9, 9)
+w_rand = torch.randn(1, 1, 3, 3)
+strided = F.conv2d(x_rand, w_rand, stride=2)
+subsampled = F.conv2d(x_rand, w_rand)[..., ::2, ::2]
+print(
+    "stride 2 == every 2nd output of stride 1:",
+    torch.allclose(strided, subsampled),
+    tuple(strided.shape[-2:]),
+)
+
+# %% [markdown]
+# The explorer below starts on the 7x7 grid with a box blur and stride 3: the formula under
+# the picture shows $(7 - 3 + 0)/3 + 1$, and the row and column that no window reads are
+# hatched. Switch padding to 'same' or to a number, and change the stride.
+
+# %%
+explorer = convolution_explorer(source="grid", kernel="box blur")
+explorer.stride.value = 3
+assert explorer.output.shape == (2, 2) and "2.33" in explorer.warning.value
+explorer
+
+# %% [markdown]
+# **Check yourself.** An input of $32 \times 32$ and a $5 \times 5$ kernel with stride 1:
+# which padding keeps the size at 32? What is the output size with the same padding and
+# stride 2?
+#
+# <details><summary>Answer</summary>
+#
+# $P = (5 - 1)/2 = 2$. With $S = 2$: $\lfloor (32 - 5 + 4)/2 \rfloor + 1 = 15 + 1 = 16$
+# (the division leaves a remainder, so one column is dropped). Computed below.
+# </details>
+
+# %%
+print(
+    "P =",
+    conv.padding_for("same", 5),
+    " stride 1:",
+    conv.output_size(32, 5, padding=2),
+    " stride 2:",
+    conv.output_size(32, 5, stride=2, padding=2),
+)
+
+# %% [markdown]
+# ## 8. Dilation
+#
+# A **dilated** (atrous) convolution spreads the $F$ taps of the kernel $d$ pixels apart:
+#
+# $$Z[i, j] = \sum_{m=0}^{F-1} \sum_{n=0}^{F-1} X[i + d\,m,\; j + d\,n]\, W[m, n].$$
+#
+# It covers an **effective** kernel of $d(F - 1) + 1$ pixels with the same $F^2$ weights: a
+# wider receptive field at no extra cost. In the output-size formula $F$ becomes
+# $d(F - 1) + 1$. A dilated kernel is the same as a larger kernel with $d - 1$ zeros between
+# its taps:
+
+
+# %%
+def dilate_kernel(w, d):
+    """Insert d - 1 zeros between the taps of w: (F, F); returns (d(F - 1) + 1, d(F - 1) + 1)."""
+    size = d * (w.shape[0] - 1) + 1
+    out = np.zeros((size, size))
+    out[::d, ::d] = w
+    return out
+
+
+w3x3 = np.arange(1.0, 10.0).reshape(3, 3)
+x9 = torch.randn(1, 1, 9, 9)
+for d in (1, 2, 3):
+    effective = d * (3 - 1) + 1
+    dilated = F.conv2d(x9, torch.from_numpy(w3x3)[None, None], dilation=d)
+    inflated = F.conv2d(x9, torch.from_numpy(dilate_kernel(w3x3, d))[None, None])
+    print(
+        f"d={d}: effective size {effective}, 9 weights, output on N=9: "
+        f"{conv.output_size(9, 3, dilation=d)} (torch {dilated.shape[-1]}), "
+        f"same as {effective}x{effective} with zeros: {torch.allclose(dilated, inflated)}"
+    )
+print("dilate_kernel(w, 2):\n", dilate_kernel(w3x3, 2).astype(int))
+
+# %% [markdown]
+# Stacking dilated layers with $d = 1, 2, 4, 8, \dots$ grows the receptive field
+# exponentially with depth while the number of weights grows linearly (Yu & Koltun, 2016),
+# which is why dilated convolutions are popular for dense prediction (segmentation) and
+# audio (WaveNet).
+
+# %%
+plain = conv.receptive_field_table([(3, 1)] * 4)
+dilated_stack = conv.receptive_field_table([(3, 1, 1), (3, 1, 2), (3, 1, 4), (3, 1, 8)])
+for depth in range(4):
+    print(
+        f"{depth + 1} layer(s) of 3x3: receptive field {plain[depth][0]:2d} plain, "
+        f"{dilated_stack[depth][0]:2d} with d = 1, 2, 4, 8"
+    )
+
+fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+for ax, d in zip(axes, (1, 2, 3), strict=True):
+    rows, cols = conv.window_positions(0, 0, 3, dilation=d)
+    taps = np.zeros((7, 7))
+    taps[np.ix_(rows, cols)] = 1
+    ax.imshow(taps, cmap="Oranges", vmin=0, vmax=1.4)
+    ax.set_xticks(np.arange(-0.5, 7), minor=True)
+    ax.set_yticks(np.arange(-0.5, 7), minor=True)
+    ax.grid(which="minor", color="0.7")
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    ax.set_title(f"d = {d}: spans {d * 2 + 1}x{d * 2 + 1}, 9 weights", fontsize=10)
+plt.show()
+
+# %% [markdown]
+# In the explorer the 7x7 grid is filtered with a dilation of 2: the window is 5x5, the
+# kernel's taps are the highlighted cells, and the output is 3x3.
+
+# %%
+explorer = convolution_explorer(source="grid", kernel="Laplacian")
+explorer.dilation.value = 2
+assert explorer.output.shape == (3, 3)
+explorer
+
+# %% [markdown]
+# **Check yourself.** A 3x3 kernel with $d = 3$ on a 7x7 input without padding: effective
+# size and output size?
+#
+# <details><summary>Answer</summary>
+#
+# $3 \cdot (3 - 1) + 1 = 7$: the kernel spans the whole input, and the output is $1 \times 1$.
+# </details>
+
+# %%
+print("effective size:", 3 * (3 - 1) + 1, " output size:", conv.output_size(7, 3, dilation=3))
+
+# %% [markdown]
+# ## 9. 1x1 convolution
+#
+# A $1 \times 1$ convolution looks at one pixel at a time — but at all its $S$ channels. With
+# weights $W \in \mathbb{R}^{K \times S}$ and biases $b \in \mathbb{R}^K$ it maps the channel
+# vector of every pixel to $K$ numbers,
+#
+# $$Z[:, i, j] = W\, X[:, i, j] + b,$$
+#
+# which is a **fully connected layer applied at every pixel**, with the same weights
+# everywhere. On all pixels at once it is one matrix product: reshape $X$ from
+# $S \times H \times W$ to $S \times HW$ and compute $W X + b$.
+
+# %%
+# check: L04 1x1 convolution
+x64 = torch.randn(1, 64, 16, 16)  # 64 channels
+one_by_one = nn.Conv2d(64, 16, kernel_size=1)  # 64 -> 16 channels
+W11 = one_by_one.weight[:, :, 0, 0]  # (16, 64)
+as_matrix = (W11 @ x64[0].reshape(64, -1) + one_by_one.bias[:, None]).reshape(
+    16, 16, 16
+)  # (K, H, W)
+per_pixel_linear = nn.functional.linear(x64[0].permute(1, 2, 0), W11, one_by_one.bias)  # (H, W, K)
+print("weights", tuple(W11.shape), "x reshaped", (64, 16 * 16), "-> output", tuple(as_matrix.shape))
+print("1x1 conv == matrix product over channels:", torch.allclose(one_by_one(x64)[0], as_matrix))
+print(
+    "1x1 conv == a linear layer at every pixel:",
+    torch.allclose(one_by_one(x64)[0], per_pixel_linear.permute(2, 0, 1)),
+)
+
+# %% [markdown]
+# **Bottleneck.** With $K < S$ a 1x1 convolution reduces the number of channels cheaply, so
+# that an expensive 3x3 convolution runs on fewer channels. Lin et al. (2014) stacked 1x1
+# convolutions after ordinary ones ("Network in Network": a small MLP at every pixel);
+# GoogLeNet and ResNet use 1x1 layers as bottlenecks. Here is ResNet's bottleneck block on a
+# 56x56 map with 256 channels, against a plain 3x3 layer from 256 to 256 channels (the
+# multiply-adds are the weights times the number of output pixels):
+
+# %%
+pixels = 56 * 56
+plain_layer = [("3x3, 256 -> 256", 256, 256, 3)]
+bottleneck = [
+    ("1x1, 256 -> 64", 256, 64, 1),
+    ("3x3, 64 -> 64", 64, 64, 3),
+    ("1x1, 64 -> 256", 64, 256, 1),
+]
+totals = {}
+for title, block in (("plain", plain_layer), ("bottleneck", bottleneck)):
+    params = sum(conv.conv_params(s_in, k_out, f) for _, s_in, k_out, f in block)
+    macs = sum(conv.conv_params(s_in, k_out, f, bias=False) * pixels for _, s_in, k_out, f in block)
+    torch_params = sum(
+        p.numel() for _, s_in, k_out, f in block for p in nn.Conv2d(s_in, k_out, f).parameters()
+    )
+    totals[title] = params
+    print(f"{title:10s}: {', '.join(t for t, *_ in block)}")
+    print(f"{'':12s}{params:,} parameters (torch {torch_params:,}), ", end="")
+    print(f"{macs / 1e6:,.0f} million multiply-adds")
+print(f"the bottleneck has {totals['plain'] / totals['bottleneck']:.1f} times fewer parameters")
+
+# %% [markdown]
+# The explorer's *1x1 channel mixing* mode applies a 1x1 convolution to the RGB photo. It
+# starts with the weights $(0.299, 0.587, 0.114)$: one output channel, the weighted sum of R,
+# G and B at every pixel — which is how a colour photo is turned into a gray one. Try the
+# other mixing presets (3 output channels) or type your own.
+
+# %%
+explorer = convolution_explorer(source="photo", color="rgb", photo_size=48)
+explorer.mode.value = "mix"
+gray = data.load_photo(gray=True, size=explorer.input.shape[1:])
+assert np.allclose(explorer.output[0], gray)
+explorer
+
+# %% [markdown]
+# **Check yourself.** What does a 1x1 convolution do to a single-channel image?
+#
+# <details><summary>Answer</summary>
+#
+# It multiplies every pixel by one number and adds another: $Z = wX + b$. With one channel
+# there is nothing to mix, so a 1x1 convolution is only useful when there are many channels.
+# </details>
+#
+# ## 10. Parameters of a convolutional layer
+#
+# A layer with $K$ filters of $F \times F$ on $D_1$ input channels has
+#
+# $$\underbrace{(F \cdot F \cdot D_1) \cdot K}_{\text{weights}} + \underbrace{K}_{\text{biases}}$$
+#
+# parameters, whatever the size of the image. The table compares `course.conv.conv_params`
+# with the parameters of `torch.nn.Conv2d` for a few famous layers.
+
+# %%
+famous = [
+    ("LeNet-5 C1", 1, 6, 5),
+    ("LeNet-5 C3 (all maps)", 6, 16, 5),
+    ("AlexNet conv1", 3, 96, 11),
+    ("VGG 3x3, 64 -> 64", 64, 64, 3),
+    ("1x1, 256 -> 64", 256, 64, 1),
+]
+print(f"{'layer':22s} {'D1':>4s} {'K':>4s} {'F':>3s} {'(F·F·D1)·K + K':>15s} {'torch':>8s}")
+for name, d1, k, f in famous:
+    ours = conv.conv_params(d1, k, f)
+    theirs = sum(p.numel() for p in nn.Conv2d(d1, k, f).parameters())
+    assert ours == theirs == (f * f * d1) * k + k
+    print(f"{name:22s} {d1:4d} {k:4d} {f:3d} {ours:15,} {theirs:8,}")
+
+# %% [markdown]
+# **Check yourself.** The input is $32 \times 32 \times 3$; the layer has 10 filters of
+# $5 \times 5$ with stride 1 and padding 2. What is the output shape, and how many parameters
+# does the layer have?
+#
+# <details><summary>Answer</summary>
+#
+# $\lfloor (32 - 5 + 4)/1 \rfloor + 1 = 32$, so the output is $32 \times 32 \times 10$. Each
+# filter has $5 \cdot 5 \cdot 3 = 75$ weights and one bias: $76 \cdot 10 = 760$ parameters.
+# </details>
+
+# %%
+layer = nn.Conv2d(3, 10, 5, stride=1, padding=2)
+print(
+    "output:",
+    tuple(layer(torch.zeros(1, 3, 32, 32)).shape[1:]),
+    " parameters:",
+    conv.conv_params(3, 10, 5),
+)
+
+# %% [markdown]
+# ## 11. Convolution as a matrix product
+#
+# A convolution is linear in its input, so it is a matrix: there is a matrix $T$ with
+#
+# $$\operatorname{vec}(Z) = T \operatorname{vec}(X), \qquad T \in \mathbb{R}^{H'W' \times HW}.$$
+#
+# Row $(i, j)$ of $T$ holds the kernel's weights in the columns of the pixels that window
+# $(i, j)$ reads, and zeros elsewhere. We build $T$ for a 5x5 input and a 3x3 kernel with the
+# input positions from `course.conv.window_positions`, show it, and check it against
+# `F.conv2d`.
+
+
+# %%
+# check: L04 conv matrix
+def conv_matrix(kernel, input_shape, stride=1, padding=0):
+    """The matrix T with T @ x.ravel() == correlate2d(x, kernel, stride, padding).ravel().
+
+    kernel: (F_h, F_w), input_shape: (H, W). Returns T: (H' * W', H * W)."""
+    kernel = np.asarray(kernel, dtype=float)
+    H, W = input_shape
+    fh, fw = kernel.shape
+    out_h = conv.output_size(H, fh, stride, padding)
+    out_w = conv.output_size(W, fw, stride, padding)
+    T = np.zeros((out_h * out_w, H * W))
+    for i in range(out_h):
+        for j in range(out_w):
+            rows, cols = conv.window_positions(i, j, (fh, fw), stride, padding)
+            for m, r in enumerate(rows):
+                for n, c in enumerate(cols):
+                    if 0 <= r < H and 0 <= c < W:  # a padding cell holds a zero: no column
+                        T[i * out_w + j, r * W + c] = kernel[m, n]
+    return T
+
+
+kernel9 = np.arange(1.0, 10.0).reshape(3, 3)
+T = conv_matrix(kernel9, (5, 5))
+x5 = np.random.default_rng(0).normal(size=(5, 5))
+by_matrix = (T @ x5.ravel()).reshape(3, 3)
+by_torch = F.conv2d(torch.from_numpy(x5)[None, None], torch.from_numpy(kernel9)[None, None])[
+    0, 0
+].numpy()
+print("T:", T.shape, " T @ vec(x) == conv2d(x, w):", np.allclose(by_matrix, by_torch))
+distinct = np.unique(T[T != 0]).size
+print(f"non-zero entries: {np.count_nonzero(T)} of {T.size}; distinct values: {distinct}")
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), gridspec_kw={"width_ratios": [25, 11]})
+for ax, (M, title) in zip(
+    axes, [(T, "T (9 x 25): one row per output pixel"), (T.T, "Tᵀ (25 x 9)")], strict=True
+):
+    ax.imshow(np.ma.masked_equal(M, 0), cmap="viridis", vmin=0, vmax=9)
+    for (r, c), v in np.ndenumerate(M):
+        if v:
+            ax.text(
+                c, r, f"{v:g}", ha="center", va="center", fontsize=7, color="w" if v < 6 else "k"
+            )
+    ax.set_xticks(np.arange(-0.5, M.shape[1]), minor=True)
+    ax.set_yticks(np.arange(-0.5, M.shape[0]), minor=True)
+    ax.grid(which="minor", color="0.9")
+    ax.tick_params(which="minor", length=0)
+    ax.set_title(title)
+plt.show()
+
+# %% [markdown]
+# $T$ is **sparse** (9 non-zeros per row: locality) and its non-zero values repeat along
+# diagonals (weight sharing): a **doubly block Toeplitz** matrix — Toeplitz blocks, arranged
+# in a Toeplitz pattern. A fully connected layer from 25 to 9 units is the same picture with
+# every cell free. So a convolutional layer *is* a fully connected layer whose weight matrix
+# is constrained to be sparse and shared — the inductive biases of section 4 in one picture.
+#
+# Nobody computes a convolution with $T$ (it is mostly zeros). Fast libraries use the other
+# way of writing the same product, **im2col**: copy each window of the input into a column of
+# a matrix (9 x number of windows) and multiply by the kernel as a row. PyTorch's `F.unfold`
+# is its im2col; in lab 04 you write your own.
+
+# %%
+columns = F.unfold(torch.from_numpy(x5)[None, None], kernel_size=3)  # (1, F·F, H'·W') = (1, 9, 9)
+by_im2col = (torch.from_numpy(kernel9).reshape(1, -1) @ columns[0]).reshape(3, 3)  # (1, 9) @ (9, 9)
+print(
+    "im2col matrix:",
+    tuple(columns.shape[1:]),
+    " w_row @ columns == conv2d:",
+    np.allclose(by_im2col.numpy(), by_torch),
+)
+
+# %% [markdown]
+# ### The backward pass is again a convolution
+#
+# With $\operatorname{vec}(Z) = T \operatorname{vec}(X)$ and $G = \partial L/\partial Z$ the
+# gradient arriving from above, the chain rule gives
+#
+# $$\frac{\partial L}{\partial \operatorname{vec}(X)} = T^\top \operatorname{vec}(G).$$
+#
+# Multiplying by $T^\top$ spreads each $G[i, j]$ back over the window it came from, weighted
+# by the kernel: that is a **full convolution** of $G$ with $W$ (a true convolution, kernel
+# flipped, with 'full' padding $F - 1$),
+#
+# $$\frac{\partial L}{\partial X[p, q]} = \sum_{i, j} G[i, j]\, W[p - i, q - j] = (G * W)[p, q],$$
+#
+# which PyTorch calls a **transposed convolution** (`F.conv_transpose2d`; the name comes from
+# $T^\top$). The gradient with respect to the weights is a correlation of the input with $G$:
+#
+# $$\frac{\partial L}{\partial W[m, n]} = \sum_{i, j} G[i, j]\, X[i + m, j + n]
+# = (X \star G)[m, n].$$
+#
+# All four expressions against `torch.autograd`, with stride 1 and with stride 2:
+
+# %%
+# check: L04 backward
+for stride in (1, 2):
+    x_leaf = torch.from_numpy(x5)[None, None].clone().requires_grad_(True)
+    w_leaf = torch.from_numpy(kernel9)[None, None].clone().requires_grad_(True)
+    out = F.conv2d(x_leaf, w_leaf, stride=stride)
+    G = torch.randn(out.shape, generator=torch.Generator().manual_seed(stride))
+    out.backward(G)  # autograd: x_leaf.grad = dL/dX, w_leaf.grad = dL/dW for L = sum(G * out)
+    T_s = conv_matrix(kernel9, (5, 5), stride=stride)
+    dx_matrix = (T_s.T @ G.numpy().ravel()).reshape(5, 5)
+    dx_transposed = F.conv_transpose2d(G, w_leaf.detach(), stride=stride)[0, 0].numpy()
+    print(f"stride {stride}: output {tuple(out.shape[-2:])}, T {T_s.shape}")
+    print(
+        "  Tᵀ vec(G)             == autograd dL/dX:",
+        np.allclose(dx_matrix, x_leaf.grad[0, 0].numpy()),
+    )
+    print(
+        "  conv_transpose2d(G, W) == autograd dL/dX:",
+        np.allclose(dx_transposed, x_leaf.grad[0, 0].numpy()),
+    )
+    if stride == 1:
+        dx_full = conv.convolve2d(G[0, 0].numpy(), kernel9, padding="full")
+        print(
+            "  full convolution G * W == autograd dL/dX:",
+            np.allclose(dx_full, x_leaf.grad[0, 0].numpy()),
+        )
+    dw = F.conv2d(x_leaf.detach(), G, dilation=stride)[0, 0].numpy()  # a strided G spreads out
+    print("  correlation X ⋆ G     == autograd dL/dW:", np.allclose(dw, w_leaf.grad[0, 0].numpy()))
+
+# %% [markdown]
+# (With stride 2 the weight gradient is a correlation of $X$ with $G$ *dilated* by 2: the
+# outputs were 2 pixels apart, so their gradients are too.) This is why a convolutional
+# network trains with nothing but convolutions: forward, backward to the input, backward to
+# the weights. Transposed convolutions are also used on their own, as learned upsampling
+# layers in decoders and generators.
+#
+# **Check yourself.** How large is $T$ for a 32x32 input and a 3x3 kernel with 'same'
+# padding, and how many of its entries are non-zero?
+#
+# <details><summary>Answer</summary>
+#
+# $1024 \times 1024$, about a million entries, of which at most $9 \cdot 1024$ (fewer at the
+# border, where windows overlap the padding) are non-zero — and they take only 9 distinct
+# values. The cell below counts them.
+# </details>
+
+# %%
+T32 = conv_matrix(np.arange(1.0, 10.0).reshape(3, 3), (32, 32), padding=1)
+nonzero = np.count_nonzero(T32)
+print(f"T: {T32.shape}, {T32.size:,} entries, {nonzero:,} non-zero ({nonzero / T32.size:.2%})")
+
+# %% [markdown]
+# ## 12. Other convolutions, by name
+#
+# **Spatially separable.** A kernel of rank 1 is an outer product of a column and a row,
+# $W = u v^\top$, and then one 2-D pass equals two 1-D passes: first with the column $u$
+# ($F \times 1$), then with the row $v^\top$ ($1 \times F$). That costs $2F$ instead of $F^2$
+# multiplications per pixel. The Sobel kernel is $[1, 2, 1]^\top [-1, 0, 1]$:
+
+
+# %%
+# check: L04 separable
+u = np.array([1.0, 2.0, 1.0])  # smoothing, as a column
+v = np.array([-1.0, 0.0, 1.0])  # derivative, as a row
+sobel_2d = np.outer(u, v)
+x_photo_t = torch.from_numpy(photo)[None, None]
+two_passes = F.conv2d(
+    F.conv2d(x_photo_t, torch.from_numpy(u).reshape(1, 1, 3, 1)),
+    torch.from_numpy(v).reshape(1, 1, 1, 3),
+)
+one_pass = F.conv2d(x_photo_t, torch.from_numpy(sobel_2d)[None, None])
+print(
+    "outer([1, 2, 1], [-1, 0, 1]) == Sobel x:",
+    np.array_equal(sobel_2d, kernel_preset("Sobel x")[0]),
+)
+print("3x1 pass, then 1x3 pass == 3x3 pass:", torch.allclose(two_passes, one_pass))
+for f in (3, 7, 11):
+    print(f"F = {f:2d}: {2 * f:3d} instead of {f * f:3d} multiplications per pixel")
+
+# %% [markdown]
+# Which kernels are separable? Exactly those of rank 1 (the singular value decomposition
+# writes any kernel as a sum of $\operatorname{rank}(W)$ separable ones). The Gabor kernel at
+# 0° is a product of a function of $x$ and a function of $y$; at 45° it is not.
+
+# %%
+for name, k in [
+    ("box blur", preset("box blur")),
+    ("Gaussian 5x5", preset("Gaussian blur", 5)),
+    ("Sobel x", preset("Sobel x")),
+    ("Laplacian", preset("Laplacian")),
+    ("sharpen", preset("sharpen")),
+    ("Gabor 0°", gabor_kernel(11, 2.5, 0.0, 6)),
+    ("Gabor 45°", gabor_kernel(11, 2.5, np.pi / 4, 6)),
+]:
+    print(f"{name:12s} rank {np.linalg.matrix_rank(k, tol=1e-10 * np.abs(k).max())}")
+
+# %% [markdown]
+# **Grouped.** With `groups=g` the $S$ input channels and the $K$ filters are split into $g$
+# groups, and each group of filters sees only its own $S/g$ channels: $g$ independent
+# convolutions side by side, with $(F \cdot F \cdot S/g) \cdot K + K$ parameters. AlexNet used
+# two groups to split the network over two GPUs (Krizhevsky et al., 2012); ResNeXt uses many
+# (Xie et al., 2017).
+#
+# **Depthwise separable.** The extreme case $g = S$ (one filter per channel, a
+# **depthwise** convolution) followed by a 1x1 convolution that mixes the channels
+# (**pointwise**). It splits "where" (spatial filtering) from "what" (channel mixing) and has
+# $F^2 S + S K$ weights instead of $F^2 S K$ (Chollet, 2017: Xception; Howard et al.,
+# 2017: MobileNets).
+
+
+# %%
+# check: L04 grouped
+def grouped_conv_params(in_channels, out_channels, kernel_size, groups):
+    """(F·F·S/g)·K + K: each of the K filters sees S/g channels."""
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
+        )
+    return kernel_size * kernel_size * (in_channels // groups) * out_channels + out_channels
+
+
+def depthwise_separable_params(in_channels, out_channels, kernel_size):
+    """A depthwise F x F convolution (groups = S) and a pointwise 1x1 convolution, with biases."""
+    return grouped_conv_params(
+        in_channels, in_channels, kernel_size, in_channels
+    ) + conv.conv_params(in_channels, out_channels, 1)
+
+
+S_ch, K_ch = 64, 64
+print(f"3x3 convolutions, {S_ch} -> {K_ch} channels")
+for g in (1, 2, 4, 16, 64):
+    torch_count = sum(p.numel() for p in nn.Conv2d(S_ch, K_ch, 3, groups=g).parameters())
+    ours = grouped_conv_params(S_ch, K_ch, 3, g)
+    print(f"  groups = {g:2d}: {ours:6,} parameters (torch {torch_count:6,})")
+separable = nn.Sequential(nn.Conv2d(S_ch, S_ch, 3, groups=S_ch), nn.Conv2d(S_ch, K_ch, 1))
+print(
+    f"  depthwise separable: {depthwise_separable_params(S_ch, K_ch, 3):,} parameters "
+    f"(torch {sum(p.numel() for p in separable.parameters()):,})"
+)
+
+# a grouped convolution is g convolutions side by side
+x_groups = torch.randn(1, 8, 10, 10)
+w_groups = torch.randn(6, 4, 3, 3)  # K=6 filters of depth S/g = 8/2 = 4
+together = F.conv2d(x_groups, w_groups, groups=2)
+side_by_side = torch.cat(
+    [F.conv2d(x_groups[:, :4], w_groups[:3]), F.conv2d(x_groups[:, 4:], w_groups[3:])], dim=1
+)
+print(
+    "groups=2 == two convolutions on the two halves of the channels:",
+    torch.allclose(together, side_by_side),
+)
+
+# %% [markdown]
+# **Deformable.** A deformable convolution (Dai et al., 2017) lets every tap of the kernel
+# move: a small extra convolution predicts, at every output position, an offset
+# $(\Delta y, \Delta x)$ for each of the $F^2$ taps, and the input is read there (with
+# bilinear interpolation for fractional offsets). The receptive field can bend to the shape of
+# the object. `torchvision.ops.deform_conv2d` implements it; with all offsets 0 it is an
+# ordinary convolution, and with every $\Delta x = 1$ each window reads one pixel further
+# right.
+
+# %%
+x_def = torch.randn(1, 1, 8, 8)
+w_def = torch.randn(1, 1, 3, 3)
+offsets = torch.zeros(1, 2 * 3 * 3, 6, 6)  # (N, 2·F·F, H', W'): (dy, dx) per tap and position
+print(
+    "offsets 0 == conv2d:",
+    torch.allclose(deform_conv2d(x_def, offsets, w_def), F.conv2d(x_def, w_def)),
+)
+offsets[:, 1::2] = 1.0  # every dx = 1
+moved = deform_conv2d(x_def, offsets, w_def)
+print(
+    "dx = 1 == conv2d one column to the right:",
+    torch.allclose(moved[..., :-1], F.conv2d(x_def, w_def)[..., 1:]),
+)
+
+# %% [markdown]
+# **Sparse.** When most of the input is zero — a 3-D point cloud in a voxel grid, a scanned
+# handwriting stroke — a sparse convolution computes only at the active (non-zero) sites and
+# stores only those (Graham, 2014; Graham et al., 2018). (Goodfellow et al. call the locality
+# of an ordinary convolution its *sparse interactions*: the sparse matrix $T$ above.)
+#
+# | variant | what changes | parameters (S in, K out, F x F) |
+# |---|---|---|
+# | standard | — | $F^2 S K + K$ |
+# | grouped ($g$ groups) | each filter sees $S/g$ channels | $F^2 (S/g) K + K$ |
+# | depthwise separable | depthwise $F \times F$, then 1x1 | $F^2 S + S + S K + K$ |
+# | spatially separable | $F \times 1$ then $1 \times F$ | $2F$ per rank-1 kernel |
+# | dilated | taps $d$ apart | as standard |
+# | deformable | taps move by learned offsets | standard + the offset layer |
+# | sparse | computes only at active sites | as standard |
+#
+# **Check yourself.** How many parameters does a depthwise separable 3x3 convolution from 128
+# to 256 channels have, against a standard one?
+#
+# <details><summary>Answer</summary>
+#
+# Depthwise: $9 \cdot 128 + 128 = 1{,}280$; pointwise: $128 \cdot 256 + 256 = 33{,}024$;
+# together $34{,}304$, against $9 \cdot 128 \cdot 256 + 256 = 295{,}168$ — about 8.6 times
+# fewer. Computed below.
+# </details>
+
+# %%
+depthwise = grouped_conv_params(128, 128, 3, groups=128)
+pointwise = conv.conv_params(128, 256, 1)
+total = depthwise_separable_params(128, 256, 3)
+print(f"depthwise {depthwise:,} + pointwise {pointwise:,} = {total:,}")
+print(f"standard: {conv.conv_params(128, 256, 3):,}")
+print(f"ratio: {conv.conv_params(128, 256, 3) / depthwise_separable_params(128, 256, 3):.1f}")
+
+# %% [markdown]
+# ## Summary
+#
+# * A fully connected layer on an image has $(N^2 + 1)K$ parameters (16.8 million for
+#   512x512 and 64 units); $K$ filters of $F \times F$ have $(F^2 + 1)K$ (3,200 for 64 of
+#   7x7), independent of the image size.
+# * A convolution assumes **locality** (small windows), **weight sharing** (the same filter
+#   everywhere, hence **translation equivariance**: shift then convolve = convolve then
+#   shift) and, when stacked, a **hierarchy** of features with growing receptive fields.
+# * Convolution flips the kernel, cross-correlation does not; `torch`'s `conv2d` is a
+#   cross-correlation, which does not matter for learned kernels.
+# * Hand-designed filter banks (blur, sharpen, Sobel, Laplacian, Gabor) are one
+#   convolutional layer with fixed weights; CNNs learn theirs.
+# * Multi-channel: $H$ filters of $M \times N \times S$ map $X \times Y \times S$ to
+#   $X \times Y \times H$ ('same' padding); weights have shape $(H, S, M, N)$.
+# * Output size $\lfloor (N - F + 2P)/S \rfloor + 1$, with $F \to d(F - 1) + 1$ for dilation;
+#   'same' padding is $(F - 1)/2$. Parameters $(F \cdot F \cdot D_1) \cdot K + K$.
+# * A 1x1 convolution is a fully connected layer at every pixel: channel mixing and
+#   bottlenecks.
+# * A convolution is a product with a sparse, doubly block Toeplitz matrix $T$; computed
+#   with im2col; its backward pass multiplies by $T^\top$, a transposed (full) convolution.
+# * Variants: spatially separable (rank-1 kernels), grouped, depthwise separable,
+#   dilated, deformable, sparse.
+#
+# ## Further reading
+#
+# * I. Goodfellow, Y. Bengio, A. Courville. *Deep Learning*. MIT Press, 2016. Chapter 9
+#   (convolutional networks).
+# * V. Dumoulin, F. Visin. *A guide to convolution arithmetic for deep learning.*
+#   arXiv:1603.07285, 2016.
+# * A. Zhang, Z. C. Lipton, M. Li, A. J. Smola. *Dive into Deep Learning*. Cambridge
+#   University Press, 2023. Chapter 7 (convolutional neural networks).
+# * Y. LeCun, L. Bottou, Y. Bengio, P. Haffner. *Gradient-based learning applied to document
+#   recognition.* Proceedings of the IEEE 86(11):2278–2324, 1998.
+# * Y. LeCun, B. Boser, J. S. Denker, D. Henderson, R. E. Howard, W. Hubbard, L. D. Jackel.
+#   *Backpropagation applied to handwritten zip code recognition.* Neural Computation
+#   1(4):541–551, 1989.
+# * K. Fukushima. *Neocognitron: a self-organizing neural network model for a mechanism of
+#   pattern recognition unaffected by shift in position.* Biological Cybernetics
+#   36(4):193–202, 1980.
+# * D. H. Hubel, T. N. Wiesel. *Receptive fields, binocular interaction and functional
+#   architecture in the cat's visual cortex.* The Journal of Physiology 160(1):106–154, 1962.
+# * D. Gabor. *Theory of communication.* Journal of the Institution of Electrical Engineers
+#   93(26):429–457, 1946.
+# * J. G. Daugman. *Uncertainty relation for resolution in space, spatial frequency, and
+#   orientation optimized by two-dimensional visual cortical filters.* Journal of the Optical
+#   Society of America A 2(7):1160–1169, 1985.
+# * M. D. Zeiler, R. Fergus. *Visualizing and understanding convolutional networks.* ECCV 2014.
+# * T. Cohen, M. Welling. *Group equivariant convolutional networks.* ICML 2016.
+# * K. Chellapilla, S. Puri, P. Simard. *High performance convolutional neural networks for
+#   document processing.* Tenth International Workshop on Frontiers in Handwriting
+#   Recognition, 2006 (convolution as a matrix product).
+# * M. Lin, Q. Chen, S. Yan. *Network In Network.* ICLR 2014 (arXiv:1312.4400).
+# * C. Szegedy, W. Liu, Y. Jia, P. Sermanet, S. Reed, D. Anguelov, D. Erhan, V. Vanhoucke,
+#   A. Rabinovich. *Going deeper with convolutions.* CVPR 2015.
+# * K. He, X. Zhang, S. Ren, J. Sun. *Deep residual learning for image recognition.* CVPR 2016.
+# * F. Yu, V. Koltun. *Multi-scale context aggregation by dilated convolutions.* ICLR 2016
+#   (arXiv:1511.07122).
+# * A. van den Oord, S. Dieleman, H. Zen, K. Simonyan, O. Vinyals, A. Graves,
+#   N. Kalchbrenner, A. Senior, K. Kavukcuoglu. *WaveNet: a generative model for raw audio.*
+#   arXiv:1609.03499, 2016 (dilated causal convolutions).
+# * A. Krizhevsky, I. Sutskever, G. E. Hinton. *ImageNet classification with deep
+#   convolutional neural networks.* NeurIPS 2012.
+# * S. Xie, R. Girshick, P. Dollár, Z. Tu, K. He. *Aggregated residual transformations for
+#   deep neural networks.* CVPR 2017 (ResNeXt).
+# * F. Chollet. *Xception: deep learning with depthwise separable convolutions.* CVPR 2017.
+# * A. G. Howard, M. Zhu, B. Chen, D. Kalenichenko, W. Wang, T. Weyand, M. Andreetto,
+#   H. Adam. *MobileNets: efficient convolutional neural networks for mobile vision
+#   applications.* arXiv:1704.04861, 2017.
+# * J. Dai, H. Qi, Y. Xiong, Y. Li, G. Zhang, H. Hu, Y. Wei. *Deformable convolutional
+#   networks.* ICCV 2017.
+# * B. Graham. *Spatially-sparse convolutional neural networks.* arXiv:1409.6070, 2014.
+# * B. Graham, M. Engelcke, L. van der Maaten. *3D semantic segmentation with submanifold
+#   sparse convolutional networks.* CVPR 2018.
