@@ -188,7 +188,7 @@ def fit(
 
     ``optimizer`` defaults to Adam with learning rate ``lr``; ``loss_fn`` to cross-entropy.
     ``progress`` shows a ``tqdm`` bar per run (epochs) with the latest figures; ``live_plot``
-    redraws the learning curves after every epoch in a notebook.
+    redraws the learning curves in a notebook as training goes (about ten times per run).
     """
     import torch
     from tqdm.auto import tqdm
@@ -228,7 +228,8 @@ def fit(
         history["val_acc"].append(val_acc)
         history["seconds"].append(time.perf_counter() - start)
         bar.set_postfix({k: round(v, 4) for k, v in history.last().items() if k != "epoch"})
-        if live_plot:
+        # redraw about ten times per run (a redraw costs a few tenths of a second)
+        if live_plot and (epoch % max(1, num_epochs // 10) == 0 or epoch == num_epochs):
             handle = _redraw(history, handle)
     return history
 
