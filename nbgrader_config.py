@@ -21,7 +21,30 @@ c.Execute.interrupt_on_timeout = True
 
 # Labs that are run by the grader shrink their experiments (see the labs' NBGRADER_EXECUTION
 # checks); a student's unfinished function fails its tests instead of crashing the grader.
-c.ClearSolutions.code_stub = {
-    "python": "# YOUR CODE HERE\nraise NotImplementedError(\"Write your code here (replace this line), then run the test cell below.\")"
-}
+STUB = "Write your code here (replace this line), then run the test cell below."
+c.ClearSolutions.code_stub = {"python": f'# YOUR CODE HERE\nraise NotImplementedError("{STUB}")'}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+
+# Feedback is the autograded notebook rendered to HTML, and the autograded notebook holds the
+# hidden tests (they were put back to grade it). This preprocessor removes the hidden-test
+# regions from every test cell and shortens a failing test's error output to the exception's
+# type and message (expected, got and a hint), dropping the traceback that quotes hidden code.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+
+class HideHiddenTests(ClearHiddenTests):
+    """Clear hidden-test regions and tracebacks from test cells (feedback only)."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        grade = cell.get("metadata", {}).get("nbgrader", {}).get("grade", False)
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if grade and cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = [f"{output.get('ename')}: {output.get('evalue')}"]
+        return cell, resources
+
+
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

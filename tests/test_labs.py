@@ -87,6 +87,39 @@ def test_no_solution_or_hidden_test_in_release(graded):
     assert "BEGIN HIDDEN TESTS" not in graded["release"].read_text()
 
 
+def test_feedback_hides_hidden_tests(graded):
+    assert graded["feedback"].returncode == 0, graded["feedback"].stderr[-3000:]
+    secret = _secret_lines(graded["solution"])
+    for student in ("solution", "blank"):
+        html = graded["course"] / "feedback" / student / graded["lab"] / f"{graded['lab']}.html"
+        assert html.exists(), f"no feedback for {student}"
+        text = _html_text(html.read_text())
+        leaked = [line for line in secret if line in text]
+        assert not leaked, f"feedback for {student} shows hidden test lines: {leaked[:3]}"
+        if student == "blank":  # the student still learns what failed
+            assert "NotImplementedError" in text
+
+
+def _html_text(html: str) -> str:
+    import html as html_lib
+
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def _secret_lines(solution: Path) -> list[str]:
+    """Distinctive lines of the hidden-test blocks (not repeated in visible code)."""
+    cells = _cells(solution)
+    visible = "\n".join(HIDDEN_BLOCK.sub("", SOLUTION_BLOCK.sub("", _text(c))) for c in cells)
+    visible_lines = {line.strip() for line in visible.splitlines()}
+    hidden = [
+        line.strip()
+        for c in cells
+        for b in HIDDEN_BLOCK.findall(_text(c))
+        for line in b.splitlines()
+    ]
+    return sorted({s for s in hidden if len(s) > 12 and s not in visible_lines})
+
+
 def test_nbgrader_validate(graded):
     ok = nbgrader("validate", str(graded["solution"]), cwd=graded["course"], check=False)
     assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout[-3000:]

@@ -78,7 +78,8 @@ def grade_in_temp_course(lab: str, course: Path, submissions: dict[str, str] | N
 
     ``submissions`` maps a student id to notebook text; by default two students submit: the
     solution filled into the release (``solution``) and the unmodified release (``blank``).
-    Returns a dict with the paths, the (first failed, else first) autograde process result,
+    Feedback is generated for every student. Returns a dict with the paths, the (first
+    failed, else first) autograde process result, the feedback process result,
     the seconds each student's autograde took and the scores
     ``{student: (score, max_score)}`` read from the gradebook.
     """
@@ -118,6 +119,7 @@ def grade_in_temp_course(lab: str, course: Path, submissions: dict[str, str] | N
         seconds[student] = time.perf_counter() - start
     failed = [r for r in results if r.returncode != 0]
     result = failed[0] if failed else results[0]
+    feedback = nbgrader("generate_feedback", lab, f"--db={db}", cwd=course, check=False)
     scores = {}
     with Gradebook(db) as gradebook:
         for student in submissions:
@@ -129,6 +131,7 @@ def grade_in_temp_course(lab: str, course: Path, submissions: dict[str, str] | N
         "release": release_nb,
         "solution": solution_nb,
         "autograde": result,
+        "feedback": feedback,
         "seconds": seconds,
         "scores": scores,
     }
