@@ -13,9 +13,14 @@ AssertionError: loss is wrong.
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
+import types
+
 import numpy as np
 
-__all__ = ["check_close", "check_shape", "check_unchanged", "check_type"]
+__all__ = ["check_close", "check_shape", "check_unchanged", "check_type", "check_numpy_only"]
 
 
 def _fail(what: str, expected, got, hint: str | None, problem: str = "is wrong") -> None:
@@ -81,4 +86,67 @@ def check_unchanged(what: str, before, after, hint: str | None = None) -> None:
             "the input left unchanged",
             "it was modified in place",
             hint or "work on a copy (x.copy()) or build a new array instead",
+        )
+
+
+#: Libraries a "NumPy only" function may not use: they would do the graded work for it.
+FORBIDDEN = ("torch", "scipy", "course.conv", "course.optim", "sklearn")
+
+
+def _forbidden_use(func, forbidden: tuple[str, ...], seen: set) -> str | None:
+    """Name of the first forbidden library ``func`` (or a helper it calls) refers to."""
+    if func in seen or not isinstance(func, types.FunctionType):
+        return None
+    seen.add(func)
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError, SyntaxError):
+        return None  # source unavailable: nothing to check
+
+    def banned(module_name: str) -> bool:
+        return any(module_name == f or module_name.startswith(f + ".") for f in forbidden)
+
+    names = dict(func.__globals__)
+    for name, cell in zip(func.__code__.co_freevars, func.__closure__ or (), strict=False):
+        try:
+            names[name] = cell.cell_contents
+        except ValueError:  # a closure variable not bound yet
+            pass
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if banned(alias.name):
+                    return alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and banned(node.module):
+            return node.module
+        elif isinstance(node, ast.Name) and node.id in names:
+            value = names[node.id]
+            module = value.__name__ if isinstance(value, types.ModuleType) else None
+            module = module or getattr(value, "__module__", None) or ""
+            if banned(module):
+                return f"{node.id} (from {module})"
+            if isinstance(value, types.FunctionType) and value.__module__ == func.__module__:
+                found = _forbidden_use(value, forbidden, seen)  # a helper of the student's
+                if found:
+                    return found
+    return None
+
+
+def check_numpy_only(what: str, func, forbidden: tuple[str, ...] = FORBIDDEN) -> None:
+    """Fail if ``func`` (or a helper function it calls) uses torch, scipy or a course module
+    that would do the work: labs that say "NumPy only" grade your own implementation.
+
+    >>> import numpy as np
+    >>> def double(x):
+    ...     return 2 * np.asarray(x)
+    >>> check_numpy_only("double", double)
+    """
+    found = _forbidden_use(func, tuple(forbidden), set())
+    if found:
+        _fail(
+            what,
+            "an implementation with NumPy only",
+            f"it uses {found}",
+            "write the computation yourself with NumPy; torch is only for checking",
+            "uses a library that does the work",
         )

@@ -37,3 +37,32 @@ def test_shape_type_unchanged():
     after[0] = 9
     with pytest.raises(AssertionError, match="modified in place"):
         grading.check_unchanged("X", before, after)
+
+
+def _uses_torch(x):
+    import torch
+
+    return torch.as_tensor(x).sum()
+
+
+def _helper(x):
+    return _uses_torch(x)
+
+
+def _pure(x):
+    return np.asarray(x).sum()
+
+
+def test_numpy_only_catches_torch_and_helpers_but_not_numpy():
+    grading.check_numpy_only("pure", _pure)
+    with pytest.raises(AssertionError, match="it uses torch"):
+        grading.check_numpy_only("uses_torch", _uses_torch)
+    with pytest.raises(AssertionError, match="it uses torch"):
+        grading.check_numpy_only("helper", _helper)
+    from course.conv import correlate2d
+
+    def sneaky(x, k):
+        return correlate2d(x, k)
+
+    with pytest.raises(AssertionError, match="course.conv"):
+        grading.check_numpy_only("sneaky", sneaky)

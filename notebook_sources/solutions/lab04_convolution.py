@@ -20,7 +20,8 @@
 # `(dout, cache)`, where `dout` is the gradient of the loss with respect to `out`. The caches
 # are spelled out in the docstrings, and the tests build them exactly like that. Return new
 # arrays: never modify `x`, `w`, `b` or `dout` in place. Write your solutions with NumPy
-# only — PyTorch is there to check them. The tests accept float32 or float64 results (within
+# only — PyTorch is there to check them, and the tests check that your functions do not call
+# torch, scipy or `course.conv` (which holds the explorer's reference code). The tests accept float32 or float64 results (within
 # a tolerance that float32 meets).
 #
 # Points: `conv_forward_naive` 20, `im2col` 15, `conv_forward_im2col` 10, `conv_backward` 25,
@@ -32,7 +33,13 @@
 import numpy as np
 
 from course.gradcheck import check_gradient, numerical_gradient_array, rel_error
-from course.grading import check_close, check_shape, check_type, check_unchanged
+from course.grading import (
+    check_close,
+    check_numpy_only,
+    check_shape,
+    check_type,
+    check_unchanged,
+)
 
 # %% [markdown]
 # ## 1. Convolution with loops
@@ -110,6 +117,7 @@ w_3 = np.zeros((1, 1, 3, 3))
 for kwargs, size in [({}, 5), ({"stride": 2}, 3), ({"padding": 1}, 7), ({"dilation": 2}, 3)]:
     check_shape(f"out for a 7x7 input, 3x3 kernel, {kwargs}",
                 conv_forward_naive(x_7, w_3, np.zeros(1), **kwargs)[0], (1, 1, size, size))
+check_numpy_only("conv_forward_naive", conv_forward_naive)
 print("conv_forward_naive: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -193,6 +201,7 @@ check_close("column 0 with padding 1 (channel 0 first, then channel 1)", cols_tw
             [0, 0, 0, 0, 0, 0, 0, -0.0])
 check_close("column 5 with padding 1", cols_two[0, :, 5], [0, 1, 3, 4, 0, -1, -3, -4],
             hint="channel 0's window comes first, then channel 1's")
+check_numpy_only("im2col", im2col)
 print("im2col: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -250,6 +259,7 @@ out_b, _ = conv_forward_im2col(x_b, w_b, np.array([1.0, 0.0]), padding=1)
 check_close("conv_forward_im2col with padding 1", out_b,
             np.stack([2 * covered + 1.0, -covered])[None],
             hint="the bias is added to every position of its filter's output")
+check_numpy_only("conv_forward_im2col", conv_forward_im2col)
 print("conv_forward_im2col: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -352,6 +362,7 @@ def conv_sum(x_, w_, b_):
 check_gradient(lambda v: conv_sum(v, w_g, b_g), x_g, dx_g, name="x")
 check_gradient(lambda v: conv_sum(x_g, v, b_g), w_g, dw_g, name="w")
 check_unchanged("dout", dout_copy, dout_g)
+check_numpy_only("conv_backward", conv_backward)
 print("conv_backward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -427,6 +438,7 @@ check_close("2x2 max pooling, stride 2, of the 4x4 example of the lecture", out_
 check_shape("max pooling of a (2, 3, 7, 6) batch, window 2, stride 2",
             max_pool_forward(np.zeros((2, 3, 7, 6)), 2, 2)[0], (2, 3, 3, 3),
             hint="H_out = (H - window) // stride + 1: an odd last row is dropped")
+check_numpy_only("max_pool_forward", max_pool_forward)
 print("max_pool_forward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -492,6 +504,7 @@ error = rel_error(max_pool_backward(dout_g, (x_g, 3, 2)), numeric)
 print(f"relative error vs finite differences: {error:.1e}")
 check_close("max_pool_backward vs finite differences (window 3, stride 2)",
             max_pool_backward(dout_g, (x_g, 3, 2)), numeric, rtol=1e-5, atol=1e-6)
+check_numpy_only("max_pool_backward", max_pool_backward)
 print("max_pool_backward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -549,6 +562,7 @@ check_close("3x3 average pooling, stride 1, of the 5x5 example (2 decimals)", ou
             hint="divide the sum of a window by the number of its cells, window * window")
 check_close("2x2 average pooling of [[1, 2], [3, 4]]",
             avg_pool_forward(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), 2, 2)[0], [[[[2.5]]]])
+check_numpy_only("avg_pool_forward", avg_pool_forward)
 print("avg_pool_forward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -603,6 +617,7 @@ numeric = numerical_gradient_array(  # PyTorch's average pooling as the referenc
 check_close("avg_pool_backward vs finite differences (window 3, stride 2)",
             avg_pool_backward(dout_g, (x_g, 3, 2)), numeric, rtol=1e-5, atol=1e-6)
 check_unchanged("dout", dout_copy, dout_g)
+check_numpy_only("avg_pool_backward", avg_pool_backward)
 print("avg_pool_backward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
