@@ -107,17 +107,16 @@ def _html_text(html: str) -> str:
 
 
 def _secret_lines(solution: Path) -> list[str]:
-    """Distinctive lines of the hidden-test blocks (not repeated in visible code)."""
+    """Distinctive lines of the hidden-test blocks: not found anywhere in the visible code."""
     cells = _cells(solution)
     visible = "\n".join(HIDDEN_BLOCK.sub("", SOLUTION_BLOCK.sub("", _text(c))) for c in cells)
-    visible_lines = {line.strip() for line in visible.splitlines()}
     hidden = [
         line.strip()
         for c in cells
         for b in HIDDEN_BLOCK.findall(_text(c))
         for line in b.splitlines()
     ]
-    return sorted({s for s in hidden if len(s) > 12 and s not in visible_lines})
+    return sorted({s for s in hidden if len(s) > 12 and s not in visible})
 
 
 def test_nbgrader_validate(graded):

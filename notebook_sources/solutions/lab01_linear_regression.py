@@ -34,7 +34,7 @@
 import numpy as np
 
 from course.gradcheck import check_gradient
-from course.grading import check_close, check_shape, check_unchanged
+from course.grading import check_close, check_numpy_only, check_shape, check_unchanged
 
 # %% [markdown]
 # ## 1. The model
@@ -65,6 +65,7 @@ check_shape("predict(X_small, w_small, 2.0)", got, (3,),
             hint="one prediction per row of X, as a 1-D array")
 check_close("predict(X_small, w_small, 2.0)", got, [0.5, -0.5, 3.0],
             hint="row 0: 1*0.5 + 2*(-1) + 2 = 0.5; use X @ w + b")
+check_numpy_only("predict", predict)
 print("predict: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(101)
@@ -123,6 +124,7 @@ except ValueError:
 else:
     raise AssertionError("mse_loss(y_hat of shape (3, 1), y of shape (3,)) should raise "
                          "ValueError instead of broadcasting to a (3, 3) matrix")
+check_numpy_only("mse_loss", mse_loss)
 print("mse_loss: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -202,6 +204,7 @@ def J_small(w_, b_):  # the loss of section 2 on the small example, written out
 check_gradient(lambda v: J_small(v, 2.0), w_small.copy(), dw, "w")
 check_gradient(lambda v: J_small(w_small, v[0]), np.array([-1.0]),
                [gradients(X_small, y_small, w_small, -1.0)[1]], "b")
+check_numpy_only("gradients", gradients)
 print("gradients: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -296,6 +299,7 @@ check_close("history[0] with w0 = [3], b0 = 1", history[0], 29 / 6,
             hint="history[0] is the loss at w0, b0")
 check_close("w after 500 epochs", w, [2.0], atol=1e-4, hint="the data follow y = 2x exactly")
 check_close("b after 500 epochs", b, 0.0, atol=1e-4)
+check_numpy_only("gradient_descent", gradient_descent)
 print("gradient_descent: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -383,6 +387,7 @@ w, b = closed_form(X_small, y_small)
 check_shape("w from closed_form", w, (1,), hint="return w of shape (n,) and b separately")
 check_close("w from closed_form", w, [2.0], hint="the points lie on y = 2x + 1")
 check_close("b from closed_form", b, 1.0, hint="append a column of ones to X for the bias")
+check_numpy_only("closed_form", closed_form)
 print("closed_form: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(105)

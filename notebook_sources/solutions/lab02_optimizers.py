@@ -29,7 +29,7 @@ import copy
 import numpy as np
 import torch
 
-from course.grading import check_close, check_shape, check_type, check_unchanged
+from course.grading import check_close, check_numpy_only, check_shape, check_type, check_unchanged
 
 # %% [markdown]
 # ## The interface: update rules as pure functions
@@ -139,6 +139,7 @@ check_close("sgd_step([1, -2], dw=[0.5, 1], lr=0.1)", new_w, [0.95, -2.1],
             hint="w - lr * dw: move against the gradient")
 path = run_rule(sgd_step, [1.0, -2.0], [np.array([0.5, 1.0])] * 3, lr=0.1)
 check_close("three SGD steps with the same gradient", path[-1], [0.85, -2.3])
+check_numpy_only("sgd_step", sgd_step)
 print("sgd_step: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(201)
@@ -191,6 +192,7 @@ check_close("w after 2 momentum steps", path[1], [0.71, -2.58],
 path = run_rule(momentum_step, [0.0], [np.array([1.0])] * 3, lr=1.0, mu=0.5)
 check_close("3 steps with mu = 0.5 (b = 1, 1.5, 1.75)", path[:, 0], [-1.0, -2.5, -4.25],
             hint="use the mu argument, not a fixed 0.9")
+check_numpy_only("momentum_step", momentum_step)
 print("momentum_step: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(202)
@@ -248,6 +250,7 @@ check_close("w after 1 Nesterov step", path[0], [0.81, -2.38],
             hint="the step is g + mu * b with the velocity b already updated (b = g at first)")
 check_close("w after 2 Nesterov steps", path[1], [0.539, -2.922],
             hint="b = mu * b + g; w - lr * (g + mu * b); keep b in the returned state")
+check_numpy_only("nesterov_step", nesterov_step)
 print("nesterov_step: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(203)
@@ -310,6 +313,7 @@ check_close("w after 2 Adagrad steps", path[1], [0.82, -2.16],
 path = run_rule(adagrad_step, [1.0], [np.array([1e-10])], lr=0.1)
 check_close("Adagrad step with g = 1e-10", path[0], [0.95],
             hint="eps goes outside the square root: g / (sqrt(s) + eps)")
+check_numpy_only("adagrad_step", adagrad_step)
 print("adagrad_step: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(204)
@@ -379,6 +383,7 @@ check_close("w after 1 RMSprop step (default alpha)", path[0], [0.9, -1.9])
 path = run_rule(rmsprop_step, [1.0], [np.array([1e-7])], lr=0.01)
 check_close("RMSprop step with g = 1e-7", path[0], [0.95],
             hint="eps goes outside the square root: g / (sqrt(s) + eps)")
+check_numpy_only("rmsprop_step", rmsprop_step)
 print("rmsprop_step: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(205)
@@ -452,6 +457,7 @@ check_close("Adam step with g = 1e-8", path[0], [0.95],
 path = run_rule(adam_step, [0.0], [np.array([1.0])] * 2, lr=0.1, beta1=0.5, beta2=0.5)
 check_close("2 Adam steps with beta1 = beta2 = 0.5", path[:, 0], [-0.1, -0.2], rtol=1e-6,
             hint="use the beta1 and beta2 arguments")
+check_numpy_only("adam_step", adam_step)
 print("adam_step: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(206)
@@ -530,6 +536,7 @@ if np.array_equal(seen, np.arange(10)) or np.array_equal(seen, second):
                          "  hint: draw a new permutation from the rng you are given each call")
 check_unchanged("X", X_copy, X_small, hint="index with a permutation; do not shuffle X in place")
 check_unchanged("y", y_copy, y_small)
+check_numpy_only("minibatches", minibatches)
 print("minibatches: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(207)

@@ -31,7 +31,7 @@
 import numpy as np
 
 from course.gradcheck import check_gradient, numerical_gradient_array, rel_error
-from course.grading import check_close, check_shape, check_type, check_unchanged
+from course.grading import check_close, check_numpy_only, check_shape, check_type, check_unchanged
 
 
 
@@ -76,6 +76,7 @@ out_small, cache_small = result
 check_close("affine_forward(x_small, w_small, b_small)[0]", out_small,
             [[1.5, 1.0, 3.0], [3.5, 3.0, 5.0]],
             hint="out[i, j] = sum_k x[i, k] * w[k, j] + b[j]")
+check_numpy_only("affine_forward", affine_forward)
 print("affine_forward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -134,6 +135,7 @@ for name, grad, shape in [("dx", dx_g, (4, 5)), ("dw", dw_g, (5, 3)), ("db", db_
 check_gradient(lambda v: np.sum((v @ w_g + b_g) * dout_g), x_g, dx_g, name="x")
 check_gradient(lambda v: np.sum((x_g @ v + b_g) * dout_g), w_g, dw_g, name="w")
 check_gradient(lambda v: np.sum((x_g @ w_g + v) * dout_g), b_g, db_g, name="b")
+check_numpy_only("affine_backward", affine_backward)
 print("affine_backward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -178,6 +180,7 @@ x_r_copy = x_r.copy()
 out_r, _ = relu_forward(x_r)
 check_close("relu_forward(x_r)[0]", out_r, [[0.0, 0.0, 3.0], [1.5, 0.0, 0.0]])
 check_unchanged("x_r", x_r_copy, x_r, hint="np.maximum(x, 0) makes a new array")
+check_numpy_only("relu_forward", relu_forward)
 print("relu_forward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -217,6 +220,7 @@ error = rel_error(relu_backward(dout_g, x_g), numeric)
 print(f"relative error of dx vs finite differences: {error:.1e}")
 check_close("relu_backward vs finite differences", relu_backward(dout_g, x_g), numeric,
             rtol=1e-6, atol=1e-8)
+check_numpy_only("relu_backward", relu_backward)
 print("relu_backward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -260,6 +264,7 @@ check_close("sigmoid_forward([0, log 3, -log 3])[0]", out_s, [0.5, 0.75, 0.25],
             hint="sigma(x) = 1 / (1 + exp(-x))")
 check_close("the cache of sigmoid_forward", cache_s, [0.5, 0.75, 0.25],
             hint="return the output itself as the cache")
+check_numpy_only("sigmoid_forward", sigmoid_forward)
 print("sigmoid_forward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -296,6 +301,7 @@ dout_g = test_rng.normal(size=(3, 4))
 numeric = numerical_gradient_array(lambda v: 1 / (1 + np.exp(-v)), x_g, dout_g)
 check_close("sigmoid_backward vs finite differences",
             sigmoid_backward(dout_g, 1 / (1 + np.exp(-x_g))), numeric, rtol=1e-6, atol=1e-8)
+check_numpy_only("sigmoid_backward", sigmoid_backward)
 print("sigmoid_backward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -374,6 +380,7 @@ scores_g = test_rng.normal(size=(5, 3))
 y_g = test_rng.integers(0, 3, 5)
 _, dscores_g = softmax_cross_entropy(scores_g, y_g)
 check_gradient(lambda s: softmax_cross_entropy(s, y_g)[0], scores_g, dscores_g, name="scores")
+check_numpy_only("softmax_cross_entropy", softmax_cross_entropy)
 print("softmax_cross_entropy: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -467,6 +474,7 @@ for reg_value in (0.0, 0.7):
         error = check_gradient(loss_of, params_small[key].copy(), grads_small[key],
                                name=f"{key} (reg={reg_value})", tol=1e-6)
         print(f"reg={reg_value}: relative error of d{key} = {error:.1e}")
+check_numpy_only("two_layer_loss", two_layer_loss)
 print("two_layer_loss: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -537,6 +545,7 @@ got = predict(params_p, X_p)
 check_shape("predict(params_p, X_p)", got, (3,))
 check_close("predict(params_p, X_p)", got, [0, 1, 2],
             hint="scores are [[2, 1, 0.5], [0, 3, 0.5], [0, 0, 0.5]]: take the argmax of each row")
+check_numpy_only("predict", predict)
 print("predict: visible tests passed")
 ### BEGIN HIDDEN TESTS
 hidden_rng = np.random.default_rng(309)
@@ -628,6 +637,7 @@ one_step, losses_one = train_two_layer(params_t, X_t, y_t, lr=0.1, reg=0.0, num_
 check_close("the recorded loss of the first (full) batch", losses_one[0], loss0)
 check_close("W2 after one full-batch step", one_step["W2"], params_t["W2"] - 0.1 * grads0["W2"],
             hint="step against the gradient: W <- W - lr * dW")
+check_numpy_only("train_two_layer", train_two_layer)
 print("train_two_layer: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
