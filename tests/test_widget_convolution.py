@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from course import widgets
-from course.widgets.convolution import KERNEL_PRESETS, parse_matrix
+from course.widgets._render import array_to_png
+from course.widgets.convolution import KERNEL_PRESETS, SCALE, parse_matrix
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -263,7 +264,7 @@ def test_stride_that_does_not_tile_warns_and_names_the_dropped_column(explorer):
 def test_dropped_cells_are_drawn_hatched(explorer):
     reset(explorer, stride=2)
     hatch = (214, 39, 40)  # the red of the hatching lines
-    input_panel = slice(0, 290)  # columns of the picture left of the window/kernel column
+    input_panel = slice(0, 290 * SCALE)  # left of the window/kernel column
     assert not has_colour(png(explorer)[:, input_panel], hatch, tolerance=40)
     explorer.stride.value = 3
     assert has_colour(png(explorer)[:, input_panel], hatch, tolerance=40)
@@ -450,3 +451,157 @@ def test_bad_arguments():
         widgets.convolution_explorer(source="video")
     with pytest.raises(ValueError, match="kernel must be one of"):
         widgets.convolution_explorer(kernel="blur")
+
+
+# --- the picture as the browser shows it, and the layout ----------------------------------
+
+OUTPUT_AREA = 848  # px: JupyterLab's output area at 1280x800 with the file browser open
+
+
+def shown_width(e) -> int:
+    width = e.image.layout.width
+    assert width.endswith("px"), width
+    return int(width[:-2])
+
+
+def test_array_to_png_round_trips_and_rejects_bad_input():
+    rgb = np.random.default_rng(0).integers(0, 256, size=(5, 7, 3), dtype=np.uint8)
+    decoded = Image.open(io.BytesIO(array_to_png(rgb)))
+    assert decoded.format == "PNG" and decoded.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(decoded), rgb)
+    with pytest.raises(ValueError, match=r"\(H, W, 3\) bitmap; got shape \(5, 7\)"):
+        array_to_png(rgb[..., 0])
+    with pytest.raises(ValueError, match="uint8"):
+        array_to_png(rgb / 255)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"source": "photo"},
+        {"kernel_size": 5, "padding_mode": "full", "pool_mode": "max"},  # four panels
+    ],
+)
+def test_picture_is_drawn_at_twice_its_shown_size_and_fits(explorer, changes):
+    """Shown pixel for pixel on a normal screen (an Image stretched to the box blurs), with
+    2x2 bitmap pixels per shown pixel for high-density screens, within the output area."""
+    reset(explorer)
+    with explorer.batch():
+        for name, value in changes.items():
+            getattr(explorer, name).value = value
+    picture = Image.open(io.BytesIO(explorer.image.value))
+    assert SCALE == 2
+    assert picture.width == 2 * shown_width(explorer)
+    assert picture.height % 2 == 0
+    assert shown_width(explorer) <= OUTPUT_AREA - 8
+    assert explorer.image.layout.max_width == "100%"  # narrower screens shrink it
+    assert explorer.image.layout.height == "auto"  # keeping its proportions
+
+
+def test_a_wide_frame_puts_the_pooled_map_under_the_output(explorer):
+    reset(explorer, grid_text="\n".join(["1 2 3 0 1 2 3 0 1 2 3 0"] * 12), kernel_size=5)
+    with explorer.batch():
+        explorer.padding_mode.value = "full"
+        explorer.pool_mode.value = "avg"
+        explorer.pool_window.value = 2
+        explorer.pool_stride.value = 2
+    assert explorer.output.shape == (16, 16) and explorer.pooled.shape == (8, 8)
+    assert shown_width(explorer) <= OUTPUT_AREA - 8
+    picture = png(explorer)
+    # the orange outline of the current output cell (0, 0) and the dashed one of the pooled
+    # cell (0, 0) that holds it are one above the other, not side by side
+    orange = np.argwhere(np.all(np.abs(picture.astype(int) - (255, 128, 13)) <= 12, axis=-1))
+    right_of_input = orange[orange[:, 1] > picture.shape[1] // 2]
+    rows = np.unique(right_of_input[:, 0])
+    assert rows.max() - rows.min() > picture.shape[0] // 2
+
+
+def test_kernel_fractions_are_written_one_way_everywhere(explorer):
+    """Over the common denominator (2/16, never 1/8): in the text box, on the picture and in
+    the products, as the binomial kernel (1 2 1)ᵀ(1 2 1)/16 is usually written."""
+    from course.widgets.convolution import _kernel_labels
+
+    reset(explorer, kernel_preset="Gaussian blur", padding_mode="same", position=8)
+    sixteenths = np.outer([1, 2, 1], [1, 2, 1])
+    expected = [[f"{n}/16" for n in row] for row in sixteenths]
+    assert [row.split() for row in explorer.kernel_text.value.splitlines()] == expected
+    labels, title = _kernel_labels(explorer.weights[0], 36 * SCALE, "kernel")
+    assert labels == expected and "×" not in title
+    products = text_of(explorer.products)
+    assert "1/8" not in products and "1/4" not in products
+    weights = re.findall(r"\((\d+/16)\)·", products)
+    assert weights == [t for row in expected for t in row]
+    explorer.kernel_size.value = 5  # 5x5: 36/256 at the centre, in the box and the products
+    assert "36/256" in explorer.kernel_text.value and "(36/256)" in text_of(explorer.products)
+    assert "9/64" not in text_of(explorer.products)
+
+
+def _widgets(root):
+    yield root
+    for child in getattr(root, "children", ()):
+        yield from _widgets(child)
+
+
+def _label_width(text: str) -> float:
+    """Width in px of a button label as the browser draws it: JupyterLab's 13 px UI font,
+    DejaVu Sans on Debian (measured in Chromium ~4% wider than FreeType says: 6% margin)."""
+    from matplotlib import font_manager, ft2font
+
+    font = ft2font.FT2Font(font_manager.findfont("DejaVu Sans"))
+    font.set_size(13, 72)
+    font.set_text(text, 0.0)
+    return font.get_width_height()[0] / 64 * 1.06
+
+
+def test_button_labels_fit_their_buttons(explorer):
+    """No label cut to "cross-correlati…": ipywidgets buttons have 10 px padding each side."""
+    checked = 0
+    for w in _widgets(explorer):
+        if isinstance(w, widgets.convolution.W.ToggleButtons):
+            width = int(w.style.button_width.removesuffix("px"))
+            labels = list(w._options_labels)
+        elif isinstance(w, widgets.convolution.W.Button):
+            width, labels = int(w.layout.width.removesuffix("px")), [w.description]
+        else:
+            continue
+        for label in labels:
+            assert _label_width(label) + 20 <= width, f"{label!r} does not fit in {width} px"
+            checked += 1
+    assert checked >= 18
+
+
+MARGIN = 2  # px around every widget (ipywidgets' --jp-widgets-margin)
+
+
+def _outer_width(w) -> int:
+    """Width in px a control takes in its column, margins included (0 when not fixed)."""
+    W = widgets.convolution.W
+    if isinstance(w, W.ToggleButtons):
+        each = int(w.style.button_width.removesuffix("px")) + 2 * MARGIN
+        return len(w._options_labels) * each + 2 * MARGIN
+    if isinstance(w, W.HBox):
+        return sum(_outer_width(child) for child in w.children) + 2 * MARGIN
+    if w.layout.width and w.layout.width.endswith("px"):
+        return int(w.layout.width.removesuffix("px")) + 2 * MARGIN
+    return 0
+
+
+def test_picture_comes_first_and_three_control_columns_fit(explorer):
+    """The student sees the picture while moving the window or changing a control; the
+    three columns of controls fit side by side, and every control fits in its column."""
+    image, player, controls = explorer.children[:3]
+    assert image is explorer.image
+    assert explorer.play in player.children and explorer.position in player.children
+    columns = controls.children
+    assert len(columns) == 3
+    total = sum(int(c.layout.width.removesuffix("px")) + 10 for c in columns)  # + margin
+    assert total <= OUTPUT_AREA
+    checked = 0
+    for column in columns:
+        width = int(column.layout.width.removesuffix("px"))
+        for w in _widgets(column):
+            if w is not column and not isinstance(w, widgets.convolution.W.VBox):
+                assert _outer_width(w) <= width, f"{w!r} is wider than its column"
+                checked += 1
+    assert checked >= 20

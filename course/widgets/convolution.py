@@ -3,10 +3,13 @@
 Build it with ``course.widgets.convolution_explorer(source="grid" | "photo")``. The student
 picks an input, a kernel (presets or typed in), stride, padding, dilation, a correlation /
 convolution toggle, a 1x1 channel-mixing mode on the RGB photo and max or average pooling.
-One PNG shows the padded input with the current window, the kernel as applied, the output
-(with the current cell) and the pooled map; under it the output-size formula with the
-numbers filled in, warnings (a stride that drops rows or columns) and the element-wise
-products of the current window. The numbers come from :mod:`course.conv`.
+One PNG, drawn at twice its shown size, shows the padded input with the current window, the
+kernel as applied, the output (with the current cell) and the pooled map. The window
+position slider sits right under it and the controls under that, so that the picture stays
+in view while the student works them; then warnings (a stride that drops rows or columns),
+the output-size formula with the numbers filled in and the element-wise products of the
+current window. Kernel weights are written over their common denominator everywhere (2/16,
+not 1/8). The numbers come from :mod:`course.conv`.
 
 Only ipywidgets API shared by 7.7 (Colab) and 8.x is used.
 """
@@ -25,7 +28,7 @@ import ipywidgets as W
 import numpy as np
 
 from course import conv
-from course.widgets._render import figure_to_png, new_figure
+from course.widgets._render import array_to_png
 
 __all__ = ["ConvolutionExplorer", "kernel_preset", "KERNEL_PRESETS", "MIXING_PRESETS"]
 
@@ -64,6 +67,7 @@ PHOTO_SIZES = (32, 48, 64, 96)  # heights offered for the photo
 STYLE = {"description_width": "initial"}
 PHOTO_ASPECT = 512 / 600  # width / height of matplotlib's grace_hopper.jpg
 MINUS = "\u2212"
+EQUALS = "&nbsp;=&nbsp;"  # a long sum wraps before its last term, never before "= total"
 PAD_GRID = (0.90, 0.90, 0.90)  # padded cells of the grid
 PAD_PHOTO = (0.98, 0.90, 0.62)  # padded pixels of the photo (pale amber)
 
@@ -115,15 +119,23 @@ def kernel_preset(name: str, size: int = 3, rng=None) -> tuple[np.ndarray, int]:
     raise ValueError(f"unknown kernel preset {name!r}; choose one of {KERNEL_PRESETS}")
 
 
-def _kernel_text(numerators: np.ndarray, denominator: int) -> str:
-    def token(n: int) -> str:
-        if denominator == 1 or n == 0:
-            return str(int(n))
-        return f"{int(n)}/{denominator}"
+def _over(numerator: int, denominator: int) -> str:
+    """``numerator/denominator`` as written everywhere in the explorer: over the kernel's
+    common denominator, not reduced (2/16, not 1/8), so that the kernel's entries compare."""
+    if denominator == 1 or numerator == 0:
+        return str(int(numerator))
+    return f"{int(numerator)}/{denominator}"
 
-    rows = [[token(n) for n in row] for row in numerators]
-    width = max(len(t) for row in rows for t in row)
-    return "\n".join(" ".join(t.rjust(width) for t in row) for row in rows)
+
+def _kernel_text(numerators: np.ndarray, denominator: int) -> str:
+    return _aligned([[_over(n, denominator) for n in row] for row in numerators])
+
+
+def _aligned(rows: list[list[str]]) -> str:
+    """Rows of tokens as lines, each column right-aligned to its own widest token (narrow
+    enough for a 5x5 kernel in sixteenths or 256ths to fit the text box unwrapped)."""
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    return "\n".join(" ".join(t.rjust(n) for t, n in zip(row, widths, strict=True)) for row in rows)
 
 
 def parse_matrix(text: str, what: str) -> np.ndarray:
@@ -175,11 +187,20 @@ def _fmt_sum(value: float) -> str:
     return f"{value:.4f}".rstrip("0").replace("-", MINUS)
 
 
-def _factor(value: float, fraction: bool, grey: bool = False) -> str:
-    text = _fmt(value, fraction)
-    if value < 0 or "/" in text:
-        text = f"({text})"
+def _factor(value: float, fraction: bool, grey: bool = False, denominator: int = 1) -> str:
+    """A factor of a product; kernel weights over their common ``denominator`` when > 1."""
+    if denominator > 1:
+        text = _over(round(value * denominator), denominator)
+    else:
+        text = _fmt(value, fraction)
+    text = _factor_text(text)
     return f'<span style="color:#999">{text}</span>' if grey else text
+
+
+def _factor_text(text: str) -> str:
+    """A number as a factor: in brackets when negative or a fraction, with a real minus."""
+    text = text.replace("-", MINUS)
+    return f"({text})" if text.startswith(MINUS) or "/" in text else text
 
 
 # --- drawing: one frame as one bitmap -----------------------------------------------------
@@ -215,9 +236,14 @@ GREY_TEXT = np.array([0.45, 0.45, 0.45])
 DARK_TEXT = np.array([0.15, 0.15, 0.15])
 ORANGE = np.array([1.0, 0.50, 0.05])
 RED = np.array([0.84, 0.15, 0.16])
-PANEL = 260  # pixels for the longer side of the input panel
-MARGIN = 4  # white pixels around a panel, room for an outline at its edge
-MIDDLE = 130  # pixels for the window and kernel panels
+# Sizes in the drawing code are bitmap pixels, written as displayed pixels × SCALE: the
+# bitmap has SCALE² pixels per pixel on the screen, sharp also on high-density screens.
+SCALE = 2
+PANEL = 260 * SCALE  # the longer side of the input panel
+MARGIN = 4 * SCALE  # white space around a panel, room for an outline at its edge
+MIDDLE = 130 * SCALE  # the window and kernel panels
+MAX_WIDTH = 840 * SCALE  # fits, pixel for pixel, in JupyterLab's output area on a laptop
+BORDER = (8 * SCALE, 10 * SCALE)  # white rows above and below, columns left and right
 
 
 @lru_cache(maxsize=8)
@@ -278,7 +304,7 @@ def _fill(img, top, left, height, width, colour, alpha=1.0) -> None:
         img[r0:r1, c0:c1] = img[r0:r1, c0:c1] * (1 - alpha) + np.asarray(colour) * alpha
 
 
-def _outline(img, top, left, height, width, colour, thick=3, dashed=False) -> None:
+def _outline(img, top, left, height, width, colour, thick=3 * SCALE, dashed=False) -> None:
     """A rectangle's border drawn ``thick`` pixels outward from the given box."""
     top, left = top - thick, left - thick
     height, width = height + 2 * thick, width + 2 * thick
@@ -294,8 +320,8 @@ def _outline(img, top, left, height, width, colour, thick=3, dashed=False) -> No
             continue
         horizontal = w > h
         length = w if horizontal else h
-        for start in range(0, length, 8):  # 5 pixels on, 3 off
-            step = min(5, length - start)
+        for start in range(0, length, 8 * SCALE):  # 5 on, 3 off
+            step = min(5 * SCALE, length - start)
             if horizontal:
                 _fill(img, r, c + start, h, step, colour)
             else:
@@ -309,7 +335,8 @@ def _hatch(img, top, left, height, width, colour=RED) -> None:
     if r1 <= r0 or c1 <= c0:
         return
     r, c = np.ogrid[r0:r1, c0:c1]
-    lines = (((r + c) % 7) < 1.5) | (((r - c) % 7) < 1.5)
+    period, width = 7 * SCALE, 1.5 * SCALE
+    lines = (((r + c) % period) < width) | (((r - c) % period) < width)
     alpha = np.where(lines, 0.75, 0.15)[..., None]
     img[r0:r1, c0:c1] = img[r0:r1, c0:c1] * (1 - alpha) + colour * alpha
 
@@ -320,7 +347,7 @@ def _ink(rgb: np.ndarray) -> np.ndarray:
 
 
 def _label_size(px: int) -> int:
-    return int(min(14, max(7, px * 0.42)))
+    return int(min(14 * SCALE, max(7 * SCALE, px * 0.42)))
 
 
 def _cells(rgb: np.ndarray, px: int, labels=None, text_colours=None, lines=True) -> np.ndarray:
@@ -328,18 +355,19 @@ def _cells(rgb: np.ndarray, px: int, labels=None, text_colours=None, lines=True)
     each cell (shrunk to fit, or left out when even the smallest size does not fit)."""
     h, w = rgb.shape[:2]
     img = np.repeat(np.repeat(rgb[..., :3].astype(np.float32), px, axis=0), px, axis=1)
-    if lines and px >= 6:
-        img[::px] = WHITE
-        img[:, ::px] = WHITE
-    if labels is not None and px >= 14:
+    if lines and px >= 6 * SCALE:
+        for k in range(SCALE):  # white lines SCALE pixels wide between the cells
+            img[k::px] = WHITE
+            img[:, k::px] = WHITE
+    if labels is not None and px >= 14 * SCALE:
         dark = _ink(rgb)
         base = _label_size(px)
         for r in range(h):
             for c in range(w):
                 text, size = labels[r][c], base
-                while size > 7 and _text_width(text, size) > px - 3:
+                while size > 7 * SCALE and _text_width(text, size) > px - 6 * SCALE:
                     size -= 1
-                if _text_width(text, size) > px - 2:
+                if _text_width(text, size) > px - 2 * SCALE:
                     continue
                 colour = text_colours[r][c] if text_colours is not None else None
                 if colour is None:
@@ -366,33 +394,36 @@ def _block(
 ):
     """Put a title above ``panel`` (and index labels on top and left, and an optional
     ``right`` strip such as a colour bar) on a white background; returns the picture.
-    ``inset`` is the white margin already around the cells of ``panel``."""
-    top = 22 + (14 - inset if col_labels else 0)
+    ``inset`` is the white margin already around the cells of ``panel``; ``title_size`` is
+    in displayed pixels."""
+    s, size, small = SCALE, title_size * SCALE, 9 * SCALE
+    top = 22 * s + (14 * s - inset if col_labels else 0)
     left = 0
     if row_labels:
-        left = max(0, max(_text_width(t, 9) for t in row_labels) + 6 - inset)
-    extra = 0 if right is None else right.shape[1] + 4
-    width = max(left + panel.shape[1] + extra, _text_width(title, title_size) + 4)
-    height = top + max(panel.shape[0], 0 if right is None else right.shape[0]) + 4
+        left = max(0, max(_text_width(t, small) for t in row_labels) + 6 * s - inset)
+    extra = 0 if right is None else right.shape[1] + 4 * s
+    width = max(left + panel.shape[1] + extra, _text_width(title, size) + 4 * s)
+    height = top + max(panel.shape[0], 0 if right is None else right.shape[0]) + 4 * s
     img = np.ones((height, width, 3), dtype=np.float32)
     x0 = left + (width - left - extra - panel.shape[1]) // 2
     img[top : top + panel.shape[0], x0 : x0 + panel.shape[1]] = panel
     if right is not None:
-        x1 = x0 + panel.shape[1] + 4
-        y1 = top + inset - 4  # the bar image has 4 white rows above the gradient
+        x1 = x0 + panel.shape[1] + 4 * s
+        y1 = top + inset - 4 * s  # the bar image has 4·SCALE white rows above the gradient
         img[y1 : y1 + right.shape[0], x1 : x1 + right.shape[1]] = right
-    half = _text_width(title, title_size) / 2  # centred over the panel, kept inside
-    centre = min(max(x0 + panel.shape[1] / 2, half + 2), width - half - 2)
-    _text(img, title, centre, 16, title_size, DARK_TEXT)
+    half = _text_width(title, size) / 2  # centred over the panel, kept inside
+    centre = min(max(x0 + panel.shape[1] / 2, half + 2 * s), width - half - 2 * s)
+    _text(img, title, centre, 16 * s, size, DARK_TEXT)
     for c, label in enumerate(col_labels or []):
-        _text(img, label, x0 + inset + (c + offset + 0.5) * px, top - 3 + inset, 9, GREY_TEXT)
+        x = x0 + inset + (c + offset + 0.5) * px
+        _text(img, label, x, top - 3 * s + inset, small, GREY_TEXT)
     for r, label in enumerate(row_labels or []):
-        y = top + inset + (r + offset + 0.5) * px + 3
-        _text(img, label, x0 + inset - 4, y, 9, GREY_TEXT, "right")
+        y = top + inset + (r + offset + 0.5) * px + 3 * s
+        _text(img, label, x0 + inset - 4 * s, y, small, GREY_TEXT, "right")
     return img
 
 
-def _stack(blocks, gap: int = 26, vertical: bool = False):
+def _stack(blocks, gap: int = 26 * SCALE, vertical: bool = False):
     """Blocks side by side (or one under another), on white."""
     if vertical:
         width = max(b.shape[1] for b in blocks)
@@ -428,13 +459,14 @@ def _colour_bar(norm, cmap, height: int, clipped: bool = False) -> np.ndarray:
     labels = [_fmt_sum(round(v, 2)) for v in ticks]
     if clipped:
         labels[0], labels[1] = "≥" + labels[0], "≤" + labels[1]
-    width = 14 + max(_text_width(t, 9) for t in labels) + 2
-    img = np.ones((height + 8, width, 3), dtype=np.float32)
+    s, small = SCALE, 9 * SCALE
+    width = 14 * s + max(_text_width(t, small) for t in labels) + 2 * s
+    img = np.ones((height + 8 * s, width, 3), dtype=np.float32)
     values = np.linspace(norm.vmax, norm.vmin, height)
-    img[4 : 4 + height, :10] = cmap(norm(values))[:, None, :3]
+    img[4 * s : 4 * s + height, : 10 * s] = cmap(norm(values))[:, None, :3]
     for value, label in zip(ticks, labels, strict=True):
-        row = 4 + (norm.vmax - value) / (norm.vmax - norm.vmin) * (height - 1)
-        _text(img, label, 14, row + 4, 9, DARK_TEXT, "left")
+        row = 4 * s + (norm.vmax - value) / (norm.vmax - norm.vmin) * (height - 1)
+        _text(img, label, 14 * s, row + 4 * s, small, DARK_TEXT, "left")
     return img
 
 
@@ -455,10 +487,15 @@ def _input_colours(frame: _Frame, padded: np.ndarray, inside: np.ndarray) -> np.
     return rgb
 
 
+def _thickness(px: int) -> int:
+    """Width of the orange outlines around cells ``px`` bitmap pixels wide."""
+    return (3 if px >= 8 * SCALE else 2) * SCALE
+
+
 def _cell_px(frame: _Frame) -> int:
     _, h, w = frame.x.shape
     longest = max(h, w) + 2 * frame.padding
-    return int(max(1, min(40, PANEL // longest)))
+    return int(max(1, min(40 * SCALE, PANEL // longest)))
 
 
 def _input_block(frame: _Frame, px: int) -> np.ndarray:
@@ -475,7 +512,7 @@ def _input_block(frame: _Frame, px: int) -> np.ndarray:
     img = _margin(_cells(rgb, px, labels, colours, lines=not frame.photo))
     m = MARGIN  # pixel (y, x) of padded-input cell (r, c) is (m + r·px, m + c·px)
     if p:  # the border of the real input
-        _outline(img, m + p * px, m + p * px, h * px, w * px, DARK_TEXT, thick=1, dashed=True)
+        _outline(img, m + p * px, m + p * px, h * px, w * px, DARK_TEXT, SCALE, dashed=True)
     drop_rows, drop_cols = frame.drop
     height, width = inside.shape
     if drop_cols:
@@ -486,12 +523,13 @@ def _input_block(frame: _Frame, px: int) -> np.ndarray:
     if frame.dilation > 1 or frame.photo:  # the cells the kernel actually reads
         for r in rows:
             for c in cols:
-                if px >= 12:  # a ring inside the cell keeps its number readable
-                    _outline(img, m + r * px + 3, m + c * px + 3, px - 6, px - 6, ORANGE, 2)
+                if px >= 12 * SCALE:  # a ring inside the cell keeps its number readable
+                    ring, inner = 3 * SCALE, px - 6 * SCALE
+                    _outline(img, m + r * px + ring, m + c * px + ring, inner, inner, ORANGE, ring)
                 else:
                     _fill(img, m + r * px, m + c * px, px, px, ORANGE, alpha=0.45)
     span_h, span_w = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
-    thick = 3 if px >= 8 else 2
+    thick = _thickness(px)
     _outline(img, m + rows[0] * px, m + cols[0] * px, span_h * px, span_w * px, ORANGE, thick)
     title = f"input {h}×{w}" + (" ×3 (RGB)" if channels == 3 else "")
     title += f", padding {p}" if p else ""
@@ -528,7 +566,7 @@ def _middle_block(frame: _Frame) -> np.ndarray:
     rows, cols = np.clip(frame.rows, 0, h - 1), np.clip(frame.cols, 0, w - 1)
     values = np.where(inside, x[:, rows][:, :, cols], 0.0)  # (C, kh, kw)
     k = frame.weights if frame.mixing else frame.weights[0]  # (K, 3) or (F, F)
-    px = int(min(36, MIDDLE // max(k.shape)))
+    px = int(min(36 * SCALE, MIDDLE // max(k.shape)))
     if frame.mixing:  # one pixel: its R, G, B values side by side
         values, inside = values[:, 0, 0][None, None], np.ones((1, 3), dtype=bool)
         rgb = np.clip(values[0], 0, 1)[0][:, None] * np.eye(3) * 0.6 + 0.4
@@ -551,22 +589,37 @@ def _middle_block(frame: _Frame) -> np.ndarray:
         title_size=12,
     )
     kernel_rgb = _cmap("RdBu_r")(_signed_norm(k)(k))[..., :3]
-    denominator = _common_denominator(k)
-    shown = k * denominator  # integers when the kernel has a common denominator
-    kernel_labels = [[_fmt(v) if v == round(v) else f"{v:.3g}" for v in row] for row in shown]
+    kernel_labels, title = _kernel_labels(k, px, frame.kernel_title)
     kernel = _cells(kernel_rgb, px, kernel_labels)
     outputs = (["R", "G", "B"] if k.shape[0] == 3 else ["out"]) if frame.mixing else None
-    title = frame.kernel_title + (f"  × 1/{denominator}" if denominator > 1 else "")
     bottom = _block(kernel, title, px, names if frame.mixing else None, outputs, title_size=12)
     parts = [top, bottom]
     if not frame.mixing:
         i, j = frame.cell
         total = float(frame.output[i, j])
         text = f"sum of products = {_fmt_sum(round(total, 4))}"
-        line = np.ones((20, _text_width(text, 12) + 8, 3), dtype=np.float32)
-        _text(line, text, line.shape[1] / 2, 14, 12)
+        size = 12 * SCALE
+        line = np.ones((20 * SCALE, _text_width(text, size) + 8 * SCALE, 3), dtype=np.float32)
+        _text(line, text, line.shape[1] / 2, 14 * SCALE, size)
         parts.append(line)
-    return _stack(parts, gap=6, vertical=True)
+    return _stack(parts, gap=6 * SCALE, vertical=True)
+
+
+def _kernel_labels(k: np.ndarray, px: int, title: str) -> tuple[list, str]:
+    """Labels of the kernel's cells and the panel's title. Weights with a common
+    denominator are written as in the text box and the products (2/16); when those do not
+    fit in the cells at a readable size, the numerators are shown and the title says
+    "× 1/16"."""
+    denominator = _common_denominator(k)
+    numerators = np.rint(k * denominator).astype(int)
+    if denominator > 1:
+        labels = [[_over(n, denominator).replace("-", MINUS) for n in row] for row in numerators]
+        room = px - 6 * SCALE  # as in _cells
+        if all(_text_width(t, 9 * SCALE) <= room for row in labels for t in row):
+            return labels, title
+        labels = [[_fmt(n) for n in row] for row in numerators]
+        return labels, f"{title}  × 1/{denominator}"
+    return [[_weight(float(v)).replace("-", MINUS) for v in row] for row in k], title
 
 
 def _map_block(values, frame: _Frame, title: str, px: int, highlight, scale=None):
@@ -596,7 +649,7 @@ def _map_block(values, frame: _Frame, title: str, px: int, highlight, scale=None
         img = _margin(_cells(cmap(norm(values))[..., :3], px, labels, lines=not frame.photo))
         clipped = float(np.abs(values).max()) > max(abs(norm.vmin), abs(norm.vmax)) + 1e-9
         bar = _colour_bar(norm, cmap, img.shape[0] - 2 * MARGIN, clipped)
-    thick = 3 if px >= 8 else 2
+    thick = _thickness(px)
     for r, c, dashed in highlight:
         _outline(img, MARGIN + r * px, MARGIN + c * px, px, px, ORANGE, thick, dashed)
     h, w = values.shape[-2:]
@@ -606,9 +659,35 @@ def _map_block(values, frame: _Frame, title: str, px: int, highlight, scale=None
     return _block(img, title, px, cols, rows, right=bar, inset=MARGIN), scale
 
 
-def render(frame: _Frame) -> bytes:
-    """One frame as PNG bytes: input | window and kernel | output | pooled output."""
+def render(frame: _Frame) -> np.ndarray:
+    """One frame as a bitmap ``(H, W, 3)`` of uint8: input | window and kernel | output |
+    pooled output. ``H`` and ``W`` are multiples of :data:`SCALE`; the picture is meant to
+    be shown ``W / SCALE`` pixels wide, at most :data:`MAX_WIDTH` / ``SCALE``."""
     px = _cell_px(frame)
+    picture = _compose(frame, px)
+    _, h, w = frame.x.shape
+    columns = w + 2 * frame.padding + frame.output.shape[-1]  # cells across the picture
+    columns += 0 if frame.pooled is None else frame.pooled.shape[-1]
+    for _ in range(3):  # smaller cells until it fits (the width is about linear in px)
+        excess = picture.shape[1] + 2 * BORDER[1] - MAX_WIDTH
+        if excess <= 0 or px <= 2 * SCALE:
+            break
+        px = max(2 * SCALE, px - -(-excess // columns))
+        picture = _compose(frame, px)
+    h, w = picture.shape[:2]
+    top, left = BORDER
+    height = -(-(h + 2 * top) // SCALE) * SCALE  # rounded up to a multiple of SCALE
+    width = -(-(w + 2 * left) // SCALE) * SCALE
+    rgb = np.full((height, width, 3), 255, dtype=np.uint8)
+    np.multiply(picture, 255, out=picture)
+    picture += 0.5  # colours are blends of values in [0, 1]: no clipping needed
+    rgb[top : top + h, left : left + w] = picture
+    return rgb
+
+
+def _compose(frame: _Frame, px: int) -> np.ndarray:
+    """The panels as floats ``(H, W, 3)`` in [0, 1], cells ``px`` wide: side by side, or
+    with the pooled map under the output when four panels in a row would be too wide."""
     i, j = frame.cell
     out_h, out_w = frame.output.shape[-2:]
     output, scale = _map_block(frame.output, frame, f"output {out_h}×{out_w}", px, [(i, j, False)])
@@ -625,16 +704,11 @@ def render(frame: _Frame) -> bytes:
         name = "max" if mode == "max" else "average"
         title = f"{name} pool {window}×{window}, stride {stride}"
         blocks.append(_map_block(frame.pooled, frame, title, px, cells, scale)[0])
-    picture = _stack(blocks)
-    h, w = picture.shape[:2]
-    rgba = np.full((h + 16, w + 20, 4), 255, dtype=np.uint8)  # a white border around it
-    np.multiply(picture, 255, out=picture)
-    picture += 0.5  # colours are blends of values in [0, 1]: no clipping needed
-    rgba[8 : 8 + h, 10 : 10 + w, :3] = picture  # uint8 RGBA is drawn without resampling
-    dpi = 100
-    fig = new_figure(rgba.shape[1] / dpi, rgba.shape[0] / dpi, dpi=dpi)
-    fig.figimage(rgba, 0, 0, origin="upper", resize=False)
-    return figure_to_png(fig)
+        gap = 26 * SCALE  # as in _stack
+        wide = sum(b.shape[1] for b in blocks) + 3 * gap + 2 * BORDER[1]
+        if wide > MAX_WIDTH:
+            blocks = blocks[:2] + [_stack(blocks[2:], gap=10 * SCALE, vertical=True)]
+    return _stack(blocks)
 
 
 # --- the widget ---------------------------------------------------------------------------
@@ -692,11 +766,17 @@ class ConvolutionExplorer(W.VBox):
             max=1,
             description="window position",
             style=STYLE,
-            layout=W.Layout(width="420px"),
+            layout=W.Layout(width="500px"),
         )
         self.play = W.Play(value=0, min=0, max=1, interval=500, description="play")
         W.jslink((self.play, "value"), (self.position, "value"))
-        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        # shown pixel for pixel: its width is set to the bitmap's width / SCALE on each frame
+        # (an Image in a VBox would otherwise stretch to the box and blur); narrower screens
+        # shrink it, keeping its proportions
+        self.image = W.Image(
+            format="png",
+            layout=W.Layout(width="600px", max_width="100%", height="auto", margin="0px"),
+        )
         self.formula = W.HTML("")
         self.warning = W.HTML("")
         self.products = W.HTML("")
@@ -746,12 +826,12 @@ class ConvolutionExplorer(W.VBox):
         self.source = W.ToggleButtons(
             options=[("integer grid", "grid"), ("photo", "photo")], value=source
         )
-        self.source.style.button_width = "105px"
+        self.source.style.button_width = "100px"
         self.grid_text = W.Textarea(
             value=grid if grid is not None else DEFAULT_GRID,
             continuous_update=False,
             rows=7,
-            layout=W.Layout(width="220px"),
+            layout=W.Layout(width="204px"),
         )
         self.random_grid = W.Button(description="random grid", layout=W.Layout(width="110px"))
         self.grid_error = W.HTML("")
@@ -766,15 +846,24 @@ class ConvolutionExplorer(W.VBox):
         )
 
     def _make_kernel_controls(self, kernel: str) -> None:
-        wide = W.Layout(width="250px")
+        wide = W.Layout(width="282px")
         self.mode = W.ToggleButtons(
-            options=[("spatial kernel", "kernel"), ("1x1 channel mixing", "mix")], value="kernel"
+            options=[("spatial kernel", "kernel"), ("1x1 mixing", "mix")],
+            value="kernel",
+            tooltips=[
+                "slide a 3x3 or 5x5 kernel over the input",
+                "1x1 channel mixing: weigh the R, G, B values of each pixel (RGB photo)",
+            ],
         )
-        self.mode.style.button_width = "120px"
+        self.mode.style.button_width = "137px"
         self.kernel_preset = W.Dropdown(
-            options=list(KERNEL_PRESETS) + ["custom"], value=kernel, layout=W.Layout(width="140px")
+            options=list(KERNEL_PRESETS) + ["custom"], value=kernel, layout=W.Layout(width="166px")
         )
-        self.random_kernel = W.Button(description="new random", layout=W.Layout(width="100px"))
+        self.random_kernel = W.Button(
+            description="new random",
+            tooltip="draw a new random kernel of integers from −2 to 2",
+            layout=W.Layout(width="108px"),
+        )
         self.kernel_size = W.ToggleButtons(options=[("3x3", 3), ("5x5", 5)], value=3)
         self.kernel_size.style.button_width = "50px"
         self.kernel_text = W.Textarea(continuous_update=False, rows=5, layout=wide)
@@ -785,10 +874,14 @@ class ConvolutionExplorer(W.VBox):
         self.mixing_text = W.Textarea(continuous_update=False, rows=3, layout=wide)
         self.mixing_error = W.HTML("")
         self.operation = W.ToggleButtons(
-            options=[("cross-correlation", "correlation"), ("convolution (flip)", "convolution")],
+            options=[("cross-correlation", "correlation"), ("convolution", "convolution")],
             value="correlation",
+            tooltips=[
+                "the kernel as it is (what deep learning calls convolution)",
+                "the kernel flipped left-right and up-down",
+            ],  # fmt: skip
         )
-        self.operation.style.button_width = "125px"
+        self.operation.style.button_width = "137px"
 
     def _make_geometry_controls(self) -> None:
         def slider(description, value, low, high, **extra):
@@ -797,35 +890,46 @@ class ConvolutionExplorer(W.VBox):
                 min=low,
                 max=high,
                 description=description,
-                style=STYLE,
+                style={"description_width": "70px"},  # the same for all: the tracks line up
                 continuous_update=False,
-                layout=W.Layout(width="300px"),
+                layout=W.Layout(width="296px"),
                 **extra,
             )
 
         self.stride = slider("stride S", 1, 1, MAX_STRIDE)
         self.padding_mode = W.ToggleButtons(
-            options=["valid", "same", "full", "number"],
+            options=[("valid", "valid"), ("same", "same"), ("full", "full"), ("set P", "number")],
             value="valid",
-            description="padding",
-            style=STYLE,
+            tooltips=[
+                "no padding: P = 0",
+                "output as large as the input (at stride 1)",
+                "every window that overlaps the input: P = d(F − 1)",
+                "P from the slider below",
+            ],
         )
-        self.padding_mode.style.button_width = "56px"
+        self.padding_mode.style.button_width = "70px"
         self.padding = slider("padding P", 0, 0, 2, disabled=True)
         self.dilation = slider("dilation d", 1, 1, 3)
         self.pool_mode = W.ToggleButtons(
             options=[("no pooling", "none"), ("max", "max"), ("average", "avg")], value="none"
         )
-        self.pool_mode.style.button_width = "80px"
+        self.pool_mode.style.button_width = "94px"
         self.pool_window = slider("window", 2, 1, 5)
         self.pool_stride = slider("stride", 2, 1, 5)
 
     def _layout(self) -> list:
+        """Picture first, with the window position under it; then the controls in three
+        columns (narrow enough for three in an 850-pixel output area: JupyterLab on a laptop
+        with the file browser open); then the readouts."""
+
         def heading(text):
             return W.HTML(f"<b>{text}</b>")
 
         def hint(text):
-            return W.HTML(f"<small style='color:#666'>{text}</small>")
+            return W.HTML(f"<div style='color:#666;font-size:11px;line-height:1.35'>{text}</div>")
+
+        def column(width, *children):
+            return W.VBox(list(children), layout=W.Layout(width=width, margin="0 10px 0 0"))
 
         self._grid_box = W.VBox(
             [
@@ -853,36 +957,31 @@ class ConvolutionExplorer(W.VBox):
                 self.mixing_error,
             ]
         )
-        column = W.Layout(width="330px", padding="0 8px 0 0")
-        inputs = W.VBox(
-            [heading("Input"), self.source, self._grid_box, self._photo_box], layout=column
+        inputs = column("214px", heading("Input"), self.source, self._grid_box, self._photo_box)
+        kernels = column(
+            "290px",
+            heading("Kernel"),
+            self.mode,
+            self._kernel_box,
+            self._mixing_box,
+            self.operation,
         )
-        kernels = W.VBox(
-            [heading("Kernel"), self.mode, self._kernel_box, self._mixing_box, self.operation],
-            layout=column,
+        geometry = column(
+            "300px",
+            heading("Stride and dilation"),
+            self.stride,
+            self.dilation,
+            heading("Padding"),
+            self.padding_mode,
+            self.padding,
+            heading("Pooling (on the output)"),
+            self.pool_mode,
+            self.pool_window,
+            self.pool_stride,
         )
-        sliding = W.VBox(
-            [
-                heading("Stride, padding, dilation"),
-                self.stride,
-                self.padding_mode,
-                self.padding,
-                self.dilation,
-                heading("Pooling (on the output)"),
-                self.pool_mode,
-                self.pool_window,
-                self.pool_stride,
-            ],
-            layout=column,
-        )
-        return [
-            _hbox(inputs, kernels, sliding, flex_flow="row wrap"),
-            _hbox(self.play, self.position),
-            self.image,
-            self.warning,
-            self.formula,
-            self.products,
-        ]
+        controls = _hbox(inputs, kernels, geometry, flex_flow="row wrap", margin="10px 0 0 0")
+        player = _hbox(self.play, self.position, align_items="center")
+        return [self.image, player, controls, self.warning, self.formula, self.products]
 
     # --- event handlers ---------------------------------------------------------------
 
@@ -1160,7 +1259,9 @@ class ConvolutionExplorer(W.VBox):
             pooled=self.pooled,
             pool=(self.pool_mode.value, self.pool_window.value, self.pool_stride.value),
         )
-        self.image.value = render(frame)
+        picture = render(frame)
+        self.image.value = array_to_png(picture)
+        self.image.layout.width = f"{picture.shape[1] // SCALE}px"  # pixel for pixel
 
     def _convolve(self, mixing: bool, s: int, p: int, d: int):
         """The weights as applied, the output and the kernel panel's title."""
@@ -1285,10 +1386,10 @@ class ConvolutionExplorer(W.VBox):
                     )
         if not messages:
             return ""
-        items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
+        items = "<br>".join(f"⚠ {html.escape(m)}" for m in messages)
         return (
-            "<div style='background:#fff4e5;border-left:4px solid #ff7f0e;padding:2px 8px'>"
-            f"⚠<ul style='margin:0'>{items}</ul></div>"
+            "<div style='background:#fff4e5;border-left:4px solid #ff7f0e;padding:4px 8px;"
+            f"line-height:1.45'>{items}</div>"
         )
 
     def _products_html(self) -> str:
@@ -1306,13 +1407,13 @@ class ConvolutionExplorer(W.VBox):
             pixel = [value_at(c, rows[0], cols[0]) for c in range(x.shape[0])]
             for k, weights in enumerate(self.weights):
                 terms = [
-                    f"{_factor(wk, False)}·{_factor(value, False, grey=padded)}"
+                    f"{_factor_text(_weight(float(wk)))}·{_factor(value, False, grey=padded)}"
                     for wk, (value, padded) in zip(weights, pixel, strict=True)
                 ]
                 total = sum(wk * value for wk, (value, _) in zip(weights, pixel, strict=True))
                 name = "RGB"[k] if len(self.weights) == 3 else "out"
                 lines.append(
-                    f"{name}[{i}, {j}] = " + " + ".join(terms) + f" = <b>{_fmt_sum(total)}</b>"
+                    f"{name}[{i}, {j}] = " + " + ".join(terms) + f"{EQUALS}<b>{_fmt_sum(total)}</b>"
                 )
             return (
                 "<div style='font-family:monospace;font-size:12px'>"
@@ -1324,23 +1425,23 @@ class ConvolutionExplorer(W.VBox):
             )
         total = 0.0
         channels = []
+        denominator = _common_denominator(self.weights[0])  # 2/16 as in the kernel box
         for c, kernel in enumerate(self.weights):
             terms, subtotal = [], 0.0
             for a, r in enumerate(rows):
                 for b, q in enumerate(cols):
                     value, padded = value_at(c, r, q)
                     subtotal += kernel[a, b] * value
-                    terms.append(
-                        f"{_factor(kernel[a, b], True)}·{_factor(value, False, grey=padded)}"
-                    )
+                    weight = _factor(kernel[a, b], True, denominator=denominator)
+                    terms.append(f"{weight}·{_factor(value, False, grey=padded)}")
             total += subtotal
             channels.append((terms, subtotal))
         head = f"output[{i}, {j}] = "
         if len(channels) == 1:
-            lines.append(head + " + ".join(channels[0][0]) + f" = <b>{_fmt_sum(total)}</b>")
+            lines.append(head + " + ".join(channels[0][0]) + f"{EQUALS}<b>{_fmt_sum(total)}</b>")
         else:
             for name, (terms, subtotal) in zip("RGB", channels, strict=True):
-                lines.append(f"{name}: " + " + ".join(terms) + f" = {_fmt_sum(subtotal)}")
+                lines.append(f"{name}: " + " + ".join(terms) + f"{EQUALS}{_fmt_sum(subtotal)}")
             sums = " + ".join(_fmt_sum(subtotal) for _, subtotal in channels)
             lines.append(head + f"{sums} = <b>{_fmt_sum(total)}</b>")
         in_padding = np.any((rows < 0) | (rows >= h)) or np.any((cols < 0) | (cols >= w))
@@ -1393,18 +1494,23 @@ class ConvolutionExplorer(W.VBox):
         ]
 
 
+def _weight(value: float) -> str:
+    """A weight without a common denominator (a mixing matrix): up to 4 significant digits.
+
+    >>> _weight(0.299), _weight(-0.5), _weight(2.0), _weight(1 / 3)
+    ('0.299', '-0.5', '2', '0.3333')
+    """
+    return f"{value:.4g}"
+
+
 def _matrix_text(matrix) -> str:
-    """Rows of numbers for a Textarea: integers, exact small fractions, else up to 4 digits."""
-
-    def token(value: float) -> str:
-        approx = Fraction(value).limit_denominator(256)
-        if abs(float(approx) - value) < 1e-12:
-            return str(approx)
-        return f"{value:.4g}"
-
-    rows = [[token(float(v)) for v in row] for row in matrix]
-    width = max(len(t) for row in rows for t in row)
-    return "\n".join(" ".join(t.rjust(width) for t in row) for row in rows)
+    """Rows of numbers for a Textarea: over the common denominator when there is one (as the
+    preset kernels are written, 2/16), else integers and up to 4 significant digits."""
+    matrix = np.asarray(matrix, dtype=float)
+    denominator = _common_denominator(matrix)
+    if denominator > 1:
+        return _kernel_text(np.rint(matrix * denominator).astype(int), denominator)
+    return _aligned([[_weight(float(v)) for v in row] for row in matrix])
 
 
 def _error_html(error: Exception) -> str:

@@ -877,7 +877,7 @@ print(
 # %% [markdown]
 # The explorer below starts on the 7x7 grid with a box blur and stride 3: the formula under
 # the picture shows $(7 - 3 + 0)/3 + 1$, and the row and column that no window reads are
-# hatched. Switch padding to 'same' or to a number, and change the stride.
+# hatched. Switch padding to 'same', or press 'set P' and pick a number, and change the stride.
 
 # %%
 explorer = convolution_explorer(source="grid", kernel="box blur")
@@ -1050,7 +1050,7 @@ for title, block in (("plain", plain_layer), ("bottleneck", bottleneck)):
 print(f"the bottleneck has {totals['plain'] / totals['bottleneck']:.1f} times fewer parameters")
 
 # %% [markdown]
-# The explorer's *1x1 channel mixing* mode applies a 1x1 convolution to the RGB photo. It
+# The explorer's *1x1 mixing* mode applies a 1x1 convolution to the RGB photo. It
 # starts with the weights $(0.299, 0.587, 0.114)$: one output channel, the weighted sum of R,
 # G and B at every pixel — which is how a colour photo is turned into a gray one. Try the
 # other mixing presets (3 output channels) or type your own.
