@@ -1,0 +1,1618 @@
+# %% [markdown]
+# # Lecture 02 — Optimization: gradient descent and its descendants
+#
+# Lecture 01 fitted a line by gradient descent. A deep network is fitted the same way, but
+# its loss is a function of millions of parameters, it is not a bowl, and it is an average
+# over millions of examples. This lecture follows gradient descent from one dimension to
+# those networks, and meets on the way the ideas that every modern optimizer is built from:
+# mini-batches, momentum and per-coordinate learning rates.
+#
+# **Learning goals.** After this lecture you can
+# 1. write training as the minimization of an average loss
+#    $L(\theta) = \frac1n \sum_i l(\mathrm{NN}_\theta(x^{(i)}), y^{(i)})$;
+# 2. run gradient descent in one and in $D$ dimensions with a stopping rule, and predict from
+#    the curvature whether a learning rate converges, bounces or diverges;
+# 3. tell local minima, maxima and saddle points apart with the Hessian, and show with
+#    computations that the loss of a neural network is not convex;
+# 4. explain why a full-batch gradient is too expensive for large data sets, and how
+#    stochastic gradient descent trades an exact gradient for a cheap noisy one (mini-batches,
+#    epochs, a variance $\propto 1/B$), and why that noise helps to leave saddle points;
+# 5. write the update rules of momentum, Nesterov's accelerated gradient, Adagrad, RMSprop and
+#    Adam, and say what each one fixes and what it costs (too much momentum, Adam's bias
+#    correction);
+# 6. compare the optimizers on a hard function and choose a sensible default.
+#
+# Throughout, the **gradient-descent explorer** runs the optimizers of this lecture on test
+# functions. Each explorer below starts in the state its section discusses, and says what to
+# try; then change anything. The update rules come from `course.optim`, which takes exactly the
+# steps of `torch.optim`; you implement them yourself in lab 02.
+
+# %% setup
+
+# %%
+import math
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, grad, vmap
+
+from course import data, gradcheck, optim, surfaces, train
+from course.widgets import gradient_descent_explorer
+
+COLORS = {
+    "gd": "#0072B2",
+    "momentum": "#D55E00",
+    "nesterov": "#CC79A7",
+    "adagrad": "#009E73",
+    "rmsprop": "#E69F00",
+    "adam": "#000000",
+}  # the explorer's colours, one per optimizer
+
+
+def draw_surface(surface, ax, n=200, num_levels=25, delta=0.05):
+    """Contours of a 2-D `course.surfaces` surface on its plot range, with its minima (stars)
+    and saddle points (crosses). When the minimum value is known the levels are spaced
+    evenly in log10(f - min + delta), so that both the valley and the walls show."""
+    X, Y, Z = surface.grid(n)  # (n, n) each
+    V = Z if surface.min_value is None else np.log10(Z - surface.min_value + delta)
+    ax.contourf(X, Y, V, levels=num_levels, cmap="Blues_r", alpha=0.55)
+    ax.contour(X, Y, V, levels=num_levels, colors="0.4", linewidths=0.4, alpha=0.6)
+    for m in surface.minima:
+        ax.plot(*m, "*", ms=13, color="white", mec="k", zorder=5)
+    for s in surface.saddles:
+        ax.plot(*s, "X", ms=9, color="#d62728", mec="k", zorder=5)
+    ax.set_xlim(*surface.xlim)
+    ax.set_ylim(*surface.ylim)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    return ax
+
+
+# %% [markdown]
+# ## 1. Learning is minimizing an average loss
+#
+# A network $\mathrm{NN}_\theta$ maps an input $x$ to a prediction; $\theta$ collects *all*
+# its weights and biases in one long vector of $P$ numbers. A loss $l(\hat y, y)$ scores one
+# prediction (the squared error of lecture 01, or the cross-entropy for classification). On a
+# training set $\{(x^{(i)}, y^{(i)})\}_{i=1}^n$, training means finding a $\theta$ that makes
+# the **average loss**
+#
+# $$L(\theta) = \frac1n \sum_{i=1}^n l\big(\mathrm{NN}_\theta(x^{(i)}), y^{(i)}\big)$$
+#
+# small. This is the objective $J$ of lecture 01; for a network it has no closed-form
+# minimum, and we minimize it with the gradient
+#
+# $$\nabla L(\theta) = \frac1n \sum_{i=1}^n \nabla_\theta\, l\big(\mathrm{NN}_\theta(x^{(i)}),
+# y^{(i)}\big):$$
+#
+# the gradient of an average is the average of the per-example gradients. Section 8 builds on
+# this line.
+#
+# Our example: a small multilayer perceptron (two hidden layers of 16 tanh units) that
+# classifies the 200 points of the two-moons data set with the cross-entropy loss
+# $l(z, y) = -\log \operatorname{softmax}(z)_y$. We compute $L$ as an explicit average and
+# compare with PyTorch's `cross_entropy`, and we check the gradient identity above by
+# averaging 200 per-example gradients.
+
+# %%
+X_moons, y_moons = data.make_moons(n=200, noise=0.1, seed=0)
+X_m = torch.tensor(X_moons)  # (200, 2) float64
+y_m = torch.tensor(y_moons)  # (200,) int64
+
+
+def make_mlp(hidden=16, seed=0):
+    """2 inputs -> hidden -> hidden -> 2 class scores, tanh activations, float64."""
+    torch.manual_seed(seed)
+    layers = [nn.Linear(2, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh()]
+    return nn.Sequential(*layers, nn.Linear(hidden, 2)).double()
+
+
+def average_loss(model, X, y):
+    """L(theta) = 1/n sum_i l(NN_theta(x_i), y_i) with the cross-entropy l.
+
+    X: (n, 2), y: (n,). Returns the average (a scalar tensor) and the n losses (n,)."""
+    log_p = torch.log_softmax(model(X), dim=1)  # (n, 2)
+    per_example = -log_p[torch.arange(len(y)), y]  # (n,): -log p(true class)
+    return per_example.mean(), per_example
+
+
+model = make_mlp()
+num_params = sum(p.numel() for p in model.parameters())
+L, losses = average_loss(model, X_m, y_m)
+print(f"P = {num_params} parameters, n = {len(y_m)} examples")
+print(
+    f"L(theta_0) = {L.item():.6f}; torch: {nn.functional.cross_entropy(model(X_m), y_m).item():.6f}"
+)
+
+L.backward()
+grad_of_average = torch.cat([p.grad.flatten() for p in model.parameters()])
+average_of_grads = torch.zeros(num_params, dtype=torch.float64)
+for i in range(len(y_m)):
+    model.zero_grad()
+    losses_i = average_loss(model, X_m[i : i + 1], y_m[i : i + 1])[0]
+    losses_i.backward()
+    average_of_grads += torch.cat([p.grad.flatten() for p in model.parameters()]) / len(y_m)
+difference = (grad_of_average - average_of_grads).abs().max().item()
+print(f"max |grad of the average - average of the 200 gradients| = {difference:.1e}")
+
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.bar(np.arange(len(losses)), np.sort(losses.detach().numpy()), width=1.0, color="#0072B2")
+ax.axhline(L.item(), color="#d62728", label=f"average L = {L.item():.3f}")
+ax.set_xlabel("example (sorted by its loss)")
+ax.set_ylabel("loss l of one example")
+ax.set_title("the untrained network: 200 per-example losses and their average")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# ## 2. Gradient descent in one dimension
+#
+# Picture a climber on a mountain in thick fog who wants to get down to the valley. She
+# cannot see the valley; she can only feel the slope of the ground under her feet. So she
+# takes a step downhill, feels again, steps again — and stops when the ground feels flat.
+# That is gradient descent on a function $f(x)$ of one variable: the slope is $f'(x)$, the
+# step length is set by the **learning rate** $\eta > 0$, and "flat" means that the slope
+# is smaller than a tolerance $\varepsilon$:
+#
+# $$x_{t+1} = x_t - \eta\, f'(x_t), \qquad \text{stop when } |f'(x_t)| < \varepsilon .$$
+#
+# Why downhill: for a small step, $f(x_t - \eta f'(x_t)) \approx f(x_t) - \eta f'(x_t)^2$,
+# which is smaller than $f(x_t)$ whenever $f'(x_t) \neq 0$. The fog has a price: flat ground
+# is not necessarily the lowest valley. We run the rule on the tilted double well
+# $f(x) = (x^2 - 1)^2 + 0.3x$ of `course.surfaces`, from both sides, with three tolerances.
+
+
+# %%
+def gradient_descent_1d(df, x0, lr, eps, max_steps=10_000):
+    """x <- x - lr * df(x) until |df(x)| < eps (or max_steps); returns the iterates (k+1,)."""
+    xs = [x0]
+    while abs(df(xs[-1])) >= eps and len(xs) <= max_steps:
+        xs.append(xs[-1] - lr * df(xs[-1]))
+    return np.array(xs)
+
+
+well = surfaces.get("double_well_1d")
+
+
+def well_slope(x):
+    return well.df(x)[0]
+
+
+print(f"minima of {well.title}: {[round(m[0], 4) for m in well.minima]} (the global one first)")
+slope_header = "|f'(x_end)|"
+print(f"{'start':>6s} {'eps':>7s} {'steps':>6s} {'x_end':>8s} {slope_header:>11s} {'f(x_end)':>9s}")
+climbs = {}
+for x0 in (-1.8, 1.8):
+    for eps in (1e-2, 1e-4, 1e-6):
+        xs = gradient_descent_1d(well_slope, x0, lr=well.lr, eps=eps)
+        climbs[x0, eps] = xs
+        print(
+            f"{x0:6.1f} {eps:7.0e} {len(xs) - 1:6d} {xs[-1]:8.4f} "
+            f"{abs(well_slope(xs[-1])):11.1e} {well.f(xs[-1]):9.4f}"
+        )
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+grid_x, grid_f = well.grid(400)
+axes[0].plot(grid_x, grid_f, color="0.4")
+for x0, colour in ((-1.8, "#0072B2"), (1.8, "#D55E00")):
+    xs = climbs[x0, 1e-6]
+    axes[0].plot(xs, well.f(xs), "o-", ms=3, color=colour, label=f"start {x0}")
+    axes[1].semilogy(np.abs(well_slope(xs)), color=colour, label=f"start {x0}")
+for eps in (1e-2, 1e-4, 1e-6):
+    axes[1].axhline(eps, color="0.5", ls=":", lw=1)
+    axes[1].text(1, eps * 1.3, f"ε = {eps:.0e}", fontsize=8, color="0.3")
+axes[0].set_xlabel("x")
+axes[0].set_ylabel("f(x)")
+axes[0].set_title("the climber ends in the nearest valley")
+axes[0].legend()
+axes[1].set_xlabel("step t")
+axes[1].set_ylabel("|f'(x_t)|")
+axes[1].set_title("the stopping rule |f'| < ε")
+axes[1].legend()
+plt.show()
+
+# %% [markdown]
+# Both climbers stop where the ground is flat, but the one who started on the right stops in
+# the higher valley: a **local minimum**. Gradient descent only knows the slope where it
+# stands. A smaller $\varepsilon$ buys more digits of $x$ for a few more steps: near a
+# minimum the slope shrinks by a constant factor per step (section 3 computes it), so each
+# extra digit costs about the same number of steps.
+#
+# <details><summary><b>Check yourself.</b> The climber from $x_0 = 1.8$ stops with
+# $|f'| < 10^{-6}$. How could she find out that it is not the lowest point, and what could
+# she do about it?</summary>
+#
+# From local information alone she cannot: the stopping rule only says the slope is zero.
+# She could restart from other points (here from the left she finds a lower value of $f$)
+# and keep the best end point, or add noise to the steps so that she can hop over the
+# barrier (section 9). For the tilted double well we know both minima, and the printout
+# shows that the right one has the larger $f$.
+# </details>
+
+# %% [markdown]
+# ## 3. Check: gradient descent on $f(x) = x^2$
+#
+# The parabola $f(x) = x^2$ has $f'(x) = 2x$, so one step of gradient descent is
+#
+# $$x_{t+1} = x_t - \eta \cdot 2x_t = (1 - 2\eta)\, x_t
+# \qquad\Longrightarrow\qquad x_t = (1 - 2\eta)^t x_0, \quad f(x_t) = (1 - 2\eta)^{2t} x_0^2 .$$
+#
+# Everything depends on the factor $1 - 2\eta$:
+#
+# * $0 < \eta < 1$: $|1 - 2\eta| < 1$, and $x_t \to 0$ — gradient descent **converges**
+#   (monotonically for $\eta < \frac12$, jumping from side to side for $\frac12 < \eta < 1$,
+#   and in a single step for $\eta = \frac12$);
+# * $\eta = 1$: the factor is $-1$, and $x$ **bounces between $x_0$ and $-x_0$ forever**,
+#   with $f = x_0^2$ at every step;
+# * $\eta > 1$: $|1 - 2\eta| > 1$, $|x_t|$ grows geometrically — gradient descent **diverges**.
+#
+# The cell below runs `course.optim` (the same steps as `torch.optim.SGD`) with
+# $\eta = 0.01, 0.1, 1, 100, 1000$ from $x_0 = 2$ and prints $f(x_t)$ at each step; the table
+# is compared with the closed form $(1-2\eta)^{2t} x_0^2$.
+
+# %%
+# check: L02 gd on x squared
+from course import optim, surfaces  # noqa: E402, F811 (a self-contained check cell)
+
+X0 = 2.0
+NUM_STEPS = 8
+LEARNING_RATES = (0.01, 0.1, 1.0, 100.0, 1000.0)
+
+
+def gd_on_x_squared(lr, x0=X0, num_steps=NUM_STEPS):
+    """Gradient descent on f(x) = x^2 by course.optim: iterates x_0..x_T and values f(x_t).
+
+    No divergence cut-off (max_abs=inf), so that every step of a diverging run is shown."""
+    run = optim.run(
+        surfaces.get("quadratic_1d"),
+        optim.Stepper("gd", lr),
+        start=[x0],
+        steps=num_steps,
+        max_abs=np.inf,
+    )
+    return run.points[:, 0], run.losses  # (T+1,), (T+1,)
+
+
+# %%
+table = {lr: gd_on_x_squared(lr) for lr in LEARNING_RATES}
+print(f"f(x_t) on f(x) = x^2 from x_0 = {X0}")
+print("   t" + "".join(f"{'η = ' + format(lr, 'g'):>15s}" for lr in LEARNING_RATES))
+for t in range(NUM_STEPS + 1):
+    print(f"{t:4d}" + "".join(f"{table[lr][1][t]:15.6g}" for lr in LEARNING_RATES))
+print("1-2η" + "".join(f"{1 - 2 * lr:15g}" for lr in LEARNING_RATES))
+for lr in LEARNING_RATES:
+    factor = 1 - 2 * lr
+    verdict = "converges" if abs(factor) < 1 else "bounces" if factor == -1 else "diverges"
+    closed = factor ** (2 * np.arange(NUM_STEPS + 1)) * X0**2
+    error = np.max(np.abs(table[lr][1] - closed) / closed)
+    print(
+        f"η = {lr:<6g}: |1 - 2η| = {abs(factor):<6g} -> {verdict:9s}"
+        f" (largest relative difference to the closed form: {error:.0e})"
+    )
+print("η = 1, the iterates x_t:", table[1.0][0])
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+for lr in LEARNING_RATES:
+    axes[0].semilogy(table[lr][1], "o-", ms=4, label=f"η = {lr:g}")
+axes[0].set_xlabel("step t")
+axes[0].set_ylabel("f(x_t)")
+axes[0].set_title("f at each step (log scale)")
+axes[0].legend(fontsize=8)
+x_grid = np.linspace(-2.5, 2.5, 200)
+axes[1].plot(x_grid, x_grid**2, color="0.5")
+for lr, colour in ((0.1, "#009E73"), (1.0, "#E69F00")):
+    xs = table[lr][0]
+    axes[1].plot(xs, xs**2, "o-", ms=5, color=colour, label=f"η = {lr:g}")
+axes[1].set_xlabel("x")
+axes[1].set_ylabel("f(x)")
+axes[1].set_title("η = 0.1 slides down, η = 1 bounces between ±2")
+axes[1].legend()
+plt.show()
+
+# %% [markdown]
+# **Try it yourself.** The explorer starts at $\eta = 1$: the point bounces between $\pm 2$,
+# and the line under the plot (computed from the curvature $f'' = 2$) says so. Raise $\eta$
+# past 1 and watch the verdict turn red; once $|x|$ passes $10^6$ within the 20 steps (try
+# $\eta = 3$), the red badge next to the player names the step. Then try $\eta = 0.5$ (one
+# step to the minimum) and $\eta = 0.8$ (zigzag).
+
+# %%
+explorer = gradient_descent_explorer(function="quadratic_1d", lr=1.0, steps=20)
+assert np.array_equal(np.abs(explorer.runs["gd"].points[:, 0]), np.full(21, 2.0))
+explorer
+
+# %% [markdown]
+# <details><summary><b>Check yourself.</b> By which factor does $f$ change per step for
+# $\eta = 100$? After how many steps does $f$ exceed $10^{30}$ from $x_0 = 2$?</summary>
+#
+# $x$ is multiplied by $1 - 200 = -199$, so $f$ by $199^2 = 39{,}601$ per step.
+# $f(x_t) = 4 \cdot 199^{2t} > 10^{30}$ needs $2t \log_{10} 199 > 30 - \log_{10} 4$, i.e.
+# $t > 6.4$: from step 7 on, as in the table.
+# </details>
+#
+# <details><summary><b>Check yourself.</b> For a parabola $f(x) = \frac{a}{2}x^2$ with
+# curvature $a > 0$, which learning rates converge?</summary>
+#
+# $x_{t+1} = (1 - \eta a) x_t$ converges when $|1 - \eta a| < 1$, i.e. $0 < \eta < 2/a$. The
+# sharper the minimum (the larger $a$), the smaller the learning rate must be. For $x^2$,
+# $a = 2$ and the limit is $\eta < 1$.
+# </details>
+
+# %% [markdown]
+# ## 4. Gradient descent in $D$ dimensions
+#
+# With $D$ parameters $x = (x_1, \dots, x_D)$ the slope becomes the **gradient**, the vector
+# of partial derivatives,
+#
+# $$\nabla f(x) = \Big(\frac{\partial f}{\partial x_1}, \dots, \frac{\partial f}{\partial x_D}
+# \Big), \qquad x_{t+1} = x_t - \eta\, \nabla f(x_t), \qquad
+# \text{stop when } \lVert \nabla f(x_t) \rVert < \varepsilon .$$
+#
+# The slope of $f$ in the direction of a unit vector $u$ is $\nabla f(x) \cdot u$, which is
+# smallest for $u = -\nabla f / \lVert \nabla f \rVert$: the negative gradient is the
+# direction of **steepest descent**, and it is perpendicular to the contour line through
+# $x$. Our example is the elongated bowl $f(x, y) = \frac12(x^2 + 20y^2)$
+# (`"ill_conditioned"` in `course.surfaces`), whose gradient is $(x, 20y)$. We check the
+# hand-written gradient with finite differences, then check numerically that among 360
+# directions the steepest descent is the one of $-\nabla f$.
+
+# %%
+bowl = surfaces.get("ill_conditioned")
+point = np.array([-2.0, 1.0])
+error = gradcheck.check_gradient(bowl.value, point.copy(), bowl.grad(point), name="(x, y)")
+print(f"f = {bowl.title}; gradient at {point}: {bowl.grad(point)}, check: rel. error {error:.0e}")
+
+angles = np.deg2rad(np.arange(360))
+directions = np.stack([np.cos(angles), np.sin(angles)], axis=1)  # (360, 2) unit vectors
+slopes = directions @ bowl.grad(point)  # (360,): the slope of f along each direction
+steepest = directions[np.argmin(slopes)]
+minus_grad = -bowl.grad(point) / np.linalg.norm(bowl.grad(point))
+print(f"steepest of 360 directions: {steepest.round(3)}; -grad/|grad|: {minus_grad.round(3)}")
+
+# %% [markdown]
+# How large may $\eta$ be? Along each axis the bowl is a parabola: $\frac12 x^2$ with
+# curvature $\mu = 1$ and $\frac{20}2 y^2$ with curvature $L = 20$ (the eigenvalues of the
+# Hessian, the matrix of second derivatives). By section 3 the $y$ coordinate is multiplied
+# by $1 - \eta L$ and the $x$ coordinate by $1 - \eta\mu$ at every step. Stability needs
+# $\eta < 2/L$, set by the *steepest* direction; progress along the *flattest* direction is
+# then at best $1 - 2\mu/L$ per step. The **condition number** $\kappa = L/\mu$ decides how
+# slow gradient descent is.
+
+# %%
+mu, L_max = bowl.curvature
+print(f"curvatures mu = {mu:g}, L = {L_max:g}, condition number {L_max / mu:g}")
+print(f"stable for lr < 2/L = {optim.stable_lr('gd', L_max):g}")
+bowl_runs = {}
+for lr in (0.01, 0.05, bowl.lr, 0.105):
+    run = optim.run(bowl, optim.Stepper("gd", lr), steps=100)
+    bowl_runs[lr] = run
+    print(
+        f"lr = {lr:<5g}: factors per step x: {1 - lr * mu:+.3f}, y: {1 - lr * L_max:+.3f}; "
+        f"f after 100 steps = {run.losses[-1]:.2e}"
+    )
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+draw_surface(bowl, axes[0])
+gx, gy = np.meshgrid(np.linspace(-2.7, 2.7, 10), np.linspace(-2.7, 2.7, 10))
+field = bowl.grad(np.stack([gx, gy], axis=-1))  # (10, 10, 2)
+norm = np.linalg.norm(field, axis=-1, keepdims=True)
+axes[0].quiver(gx, gy, *np.moveaxis(-field / norm, -1, 0), color="0.35", width=0.004)
+path = bowl_runs[bowl.lr].points
+axes[0].plot(path[:, 0], path[:, 1], "o-", ms=3, color="#d62728", label=f"GD, lr = {bowl.lr:g}")
+axes[0].set_title("-∇f (arrows, normalized) and a descent path")
+axes[0].legend(loc="lower right")
+for lr, run in bowl_runs.items():
+    axes[1].semilogy(run.losses, label=f"lr = {lr:g}")
+axes[1].set_ylim(1e-12, 1e4)
+axes[1].set_xlabel("step t")
+axes[1].set_ylabel("f(x_t)")
+axes[1].set_title("too small: slow; near 2/L: zigzag; above 2/L: divergence")
+axes[1].legend()
+plt.show()
+
+# %% [markdown]
+# **Try it yourself.** The explorer runs gradient descent on the same bowl with $\eta = 0.09$,
+# close to $2/L$: the path zigzags across the narrow direction. Raise $\eta$ past $2/L$ and it
+# diverges; lower it to $0.01$ and the zigzag disappears, but watch how slowly the path then
+# crawls along the flat $x$ direction. The arrow at the current point is the downhill
+# direction $-\nabla f$.
+
+# %%
+explorer = gradient_descent_explorer(function="ill_conditioned", lr=bowl.lr, steps=60)
+explorer
+
+# %% [markdown]
+# <details><summary><b>Check yourself.</b> Why is the gradient perpendicular to the contour
+# line through $x$?</summary>
+#
+# Along the contour line $f$ is constant, so the slope $\nabla f \cdot u$ in the direction
+# $u$ of the line is 0: $u$ is perpendicular to $\nabla f$.
+# </details>
+#
+# <details><summary><b>Check yourself.</b> Which single learning rate makes the factors of
+# both directions equally small in absolute value?</summary>
+#
+# $|1 - \eta\mu| = |1 - \eta L|$ with $1 - \eta\mu > 0 > 1 - \eta L$ gives
+# $\eta = 2/(\mu + L)$, with factor $(L - \mu)/(L + \mu) = (\kappa - 1)/(\kappa + 1)$; here
+# $\eta = 2/21 \approx 0.095$ and the factor is $19/21$.
+# </details>
+
+# %% [markdown]
+# ## 5. Local minima and saddle points
+#
+# Gradient descent stops where $\nabla f(x) = 0$, at a **critical point**. Which kind of
+# point it is depends on the **Hessian** $H_{jk} = \partial^2 f / \partial x_j \partial x_k$
+# there, since near a critical point $x^\star$
+# $f(x^\star + d) \approx f(x^\star) + \frac12 d^\top H d$:
+#
+# * all eigenvalues of $H$ positive: $f$ curves upward in every direction, a **local
+#   minimum**;
+# * all negative: a **local maximum**;
+# * some positive and some negative: a **saddle point** — a minimum along some directions and
+#   a maximum along others.
+#
+# Himmelblau's function $f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2$ has all three kinds.
+# We compute the Hessian by central differences of the gradient and classify the critical
+# points that `course.surfaces` lists, plus its maximum, found by Newton's method
+# $x \leftarrow x - H^{-1}\nabla f$ (which goes to the nearest critical point of any kind).
+
+
+# %%
+# check: L02 hessian
+def hessian(grad, x, h=1e-5):
+    """Hessian (D, D) at x: (D,) by central differences of the gradient grad: (D,) -> (D,)."""
+    x = np.asarray(x, dtype=np.float64)
+    H = np.empty((x.size, x.size))
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = h
+        H[:, k] = (grad(x + e) - grad(x - e)) / (2 * h)
+    return (H + H.T) / 2  # symmetric up to rounding
+
+
+def classify(H, tol=1e-6):
+    """'minimum', 'maximum' or 'saddle point' from the eigenvalues of a Hessian H: (D, D)."""
+    eigenvalues = np.linalg.eigvalsh(H)
+    if np.all(eigenvalues > tol):
+        return "minimum"
+    if np.all(eigenvalues < -tol):
+        return "maximum"
+    if eigenvalues.min() < -tol and eigenvalues.max() > tol:
+        return "saddle point"
+    return "degenerate (a zero eigenvalue: look at higher derivatives)"
+
+
+# %%
+himmelblau = surfaces.get("himmelblau")
+peak = np.array([-0.3, -0.9])
+for _ in range(20):  # Newton's method from a point near the top
+    peak = peak - np.linalg.solve(hessian(himmelblau.grad, peak), himmelblau.grad(peak))
+critical = [*himmelblau.minima, *himmelblau.saddles, tuple(peak)]
+print(f"{'point':>20s} {'f':>8s} {'|grad f|':>9s} {'eigenvalues of H':>20s}  kind")
+for p in critical:
+    H = hessian(himmelblau.grad, p)
+    print(
+        f"({p[0]:8.4f}, {p[1]:8.4f}) {himmelblau.value(p):8.3f} "
+        f"{np.linalg.norm(himmelblau.grad(p)):9.1e} {np.linalg.eigvalsh(H).round(2)!s:>20s}  "
+        f"{classify(H)}"
+    )
+
+# %% [markdown]
+# Gradient descent from a grid of 25 starting points ends in one of the four minima — which
+# one depends only on the start (its **basin of attraction**). No path ends at a saddle point
+# or at the maximum; yet on the plain saddle $f(x, y) = x^2 - y^2$ (right) a path that starts
+# exactly on the $x$ axis slides straight into the saddle point and stops there, because the
+# $y$ component of its gradient, $-2y$, stays 0. Paths that start a hair away from the axis
+# leave, slowly at first.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+draw_surface(himmelblau, axes[0])
+axes[0].plot(*peak, "^", ms=10, color="#E69F00", mec="k", zorder=5)
+basin_colours = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
+for sx in np.linspace(-4, 4, 5):
+    for sy in np.linspace(-4, 4, 5):
+        run = optim.run(himmelblau, optim.Stepper("gd", himmelblau.lr), start=[sx, sy], steps=300)
+        end = run.points[-1]
+        basin = np.argmin([np.hypot(*(end - np.array(m))) for m in himmelblau.minima])
+        axes[0].plot(run.points[:, 0], run.points[:, 1], "-", lw=1, color=basin_colours[basin])
+        axes[0].plot(sx, sy, "o", ms=4, color=basin_colours[basin])
+axes[0].set_title("Himmelblau: 4 minima (★), 4 saddles (✖), 1 maximum (▲)")
+
+saddle = surfaces.get("saddle")
+draw_surface(saddle, axes[1])
+for y0 in (0.0, 1e-6, -1e-3, 0.1, -0.3):
+    run = optim.run(saddle, optim.Stepper("gd", saddle.lr), start=[1.8, y0], steps=40)
+    axes[1].plot(run.points[:, 0], run.points[:, 1], "o-", ms=2.5, label=f"y₀ = {y0:g}")
+    print(f"saddle, start (1.8, {y0:g}): after 40 steps at {run.points[-1].round(4)}")
+axes[1].set_title(f"saddle {saddle.title}: gradient descent from (1.8, y₀)")
+axes[1].legend(loc="lower left", fontsize=8)
+plt.show()
+
+# %% [markdown]
+# **Saddle points dominate in high dimensions.** At a critical point of a function of $D$
+# variables, a minimum needs *all* $D$ eigenvalues of the Hessian to be positive. If the
+# Hessian behaved like a random symmetric matrix, that would become very unlikely as $D$
+# grows (Dauphin et al., 2014, argue that the critical points of neural-network losses with
+# a high loss are mostly saddle points). We sample random symmetric matrices
+# $H = (A + A^\top)/2$ with Gaussian entries and count how often all eigenvalues are
+# positive.
+
+# %%
+sample_rng = np.random.default_rng(0)
+print(f"{'D':>3s} {'fraction of random symmetric H with all eigenvalues > 0':>58s}")
+for D in (1, 2, 3, 4, 5, 6):
+    A = sample_rng.standard_normal((40_000, D, D))
+    eigenvalues = np.linalg.eigvalsh((A + np.swapaxes(A, 1, 2)) / 2)  # (40000, D)
+    print(f"{D:3d} {np.mean(np.all(eigenvalues > 0, axis=1)):58.5f}")
+
+# %% [markdown]
+# **Try it yourself.** The explorer runs gradient descent on Himmelblau's function from
+# $(0, 0)$. Move the start $x_0, y_0$ and find the four basins; then start close to one of
+# the saddle points printed above and see how a small move of the start sends the path into
+# different minima.
+
+# %%
+explorer = gradient_descent_explorer(function="himmelblau", steps=150)
+explorer
+
+# %% [markdown]
+# <details><summary><b>Check yourself.</b> At a saddle point of $x^2 - y^2$, what are the
+# eigenvalues of the Hessian, and along which line does gradient descent get stuck?</summary>
+#
+# $H = \mathrm{diag}(2, -2)$. The eigenvector $(1, 0)$ of the positive eigenvalue spans the
+# *stable manifold*, the $x$ axis: a path that starts on it keeps $y = 0$ and converges to
+# the saddle. Any start with $y \neq 0$ leaves, since $y$ is multiplied by $1 + 2\eta > 1$
+# at every step.
+# </details>
+
+# %% [markdown]
+# ## 6. The loss of a deep network is not convex
+#
+# A function is **convex** if the chord between any two points lies above the graph:
+#
+# $$f\big((1 - \lambda) a + \lambda b\big) \le (1 - \lambda) f(a) + \lambda f(b)
+# \qquad \text{for all } a, b \text{ and } 0 \le \lambda \le 1 .$$
+#
+# For a convex function every local minimum is a global one, and gradient descent with a
+# small enough learning rate finds it. The squared loss of linear regression (lecture 01) is
+# convex, and so is the cross-entropy of a linear classifier. The loss of a network with
+# hidden layers is not, and two computations show it.
+#
+# **Symmetry.** Swapping two hidden units (their incoming weights and bias, and their
+# outgoing weights) changes $\theta$ but not the function the network computes. So every
+# minimum $\theta^\star$ comes with many copies $\pi(\theta^\star)$ of the same loss — for 16
+# hidden units in each of two layers, $16! \cdot 16!$ of them. If $L$ were convex, the
+# midpoint between two minima would be at least as good as both; we compute it.
+#
+# **Slices.** $L$ lives in $P = 354$ dimensions, but we can plot it along a line,
+# $\alpha \mapsto L(\theta^\star + \alpha d)$. Following Li et al. (2018), each parameter
+# tensor of the random direction $d$ is rescaled to the norm of the same tensor in
+# $\theta^\star$, so that the slice has the scale of the network. A convex function is convex
+# along every line, so a single slice that curves downward somewhere (a negative second
+# difference) proves non-convexity. As a convex reference we slice the loss of a linear
+# classifier (logistic regression, no hidden layer) trained on the same data.
+
+
+# %%
+def train_full_batch(model, X, y, num_steps=200, lr=0.05):
+    """Minimize the average cross-entropy with full-batch Adam (section 12); returns L."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(num_steps):
+        opt.zero_grad()
+        loss = average_loss(model, X, y)[0]
+        loss.backward()
+        opt.step()
+    return average_loss(model, X, y)[0].item()
+
+
+def loss_at(model, theta, X, y):
+    """L at the parameter vector theta: (P,), evaluated by loading theta into model."""
+    with torch.no_grad():
+        nn.utils.vector_to_parameters(theta.clone(), model.parameters())
+        return average_loss(model, X, y)[0].item()
+
+
+def random_direction(model, theta, generator):
+    """A Gaussian direction (P,), each parameter tensor rescaled to its norm in theta."""
+    parts, start = [], 0
+    for p in model.parameters():
+        t = theta[start : start + p.numel()]
+        d = torch.randn(p.numel(), generator=generator, dtype=theta.dtype)
+        parts.append(d / d.norm() * t.norm())
+        start += p.numel()
+    return torch.cat(parts)
+
+
+mlp = make_mlp()
+linear = nn.Linear(2, 2).double()
+print(f"trained MLP:    L = {train_full_batch(mlp, X_m, y_m):.2e}")
+print(f"trained linear: L = {train_full_batch(linear, X_m, y_m, num_steps=100):.3f}")
+theta_mlp = nn.utils.parameters_to_vector(mlp.parameters()).detach().clone()
+theta_lin = nn.utils.parameters_to_vector(linear.parameters()).detach().clone()
+
+# the same network with the first hidden layer's units reordered
+W1, b1, W2, b2, W3, b3 = (p.detach().clone() for p in mlp.parameters())
+order = torch.randperm(16, generator=torch.Generator().manual_seed(1))
+swapped = [W1[order], b1[order], W2[:, order], b2, W3, b3]  # rows of W1, b1; columns of W2
+theta_perm = torch.cat([p.flatten() for p in swapped])
+lambdas = np.linspace(0, 1, 21)
+on_chord = [loss_at(mlp, (1 - lam) * theta_mlp + lam * theta_perm, X_m, y_m) for lam in lambdas]
+print(f"L(theta*) = {on_chord[0]:.2e}, L(pi(theta*)) = {on_chord[-1]:.2e}")
+print(f"L at the midpoint = {on_chord[10]:.3f}: above both ends, so L is not convex")
+print(f"copies by reordering both hidden layers: 16!^2 = {math.factorial(16) ** 2:.2e}")
+
+alphas = np.linspace(-1, 1, 41)
+generator = torch.Generator().manual_seed(0)
+slices = {"MLP": [], "linear": []}
+for _ in range(3):
+    for name, net, theta in (("MLP", mlp, theta_mlp), ("linear", linear, theta_lin)):
+        d = random_direction(net, theta, generator)
+        slices[name].append([loss_at(net, theta + a * d, X_m, y_m) for a in alphas])
+for name, curves in slices.items():
+    second = np.diff(np.array(curves), n=2, axis=1)  # second differences along each slice
+    print(f"{name:6s}: smallest second difference along the slices = {second.min():+.2e}")
+
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+for k, curve in enumerate(slices["MLP"]):
+    axes[0].plot(alphas, curve, label=f"direction {k + 1}")
+axes[0].set_title("MLP: L(θ* + α d)")
+for k, curve in enumerate(slices["linear"]):
+    axes[1].plot(alphas, curve, label=f"direction {k + 1}")
+axes[1].set_title("linear classifier: L(θ* + α d), convex")
+axes[2].plot(lambdas, on_chord, "o-", ms=3, label="L on the segment")
+axes[2].plot([0, 1], [on_chord[0], on_chord[-1]], "k--", label="chord (convex bound)")
+axes[2].set_title("from θ* to its reordered copy π(θ*)")
+axes[2].set_xlabel("λ")
+for ax in axes[:2]:
+    ax.set_xlabel("α")
+for ax in axes:
+    ax.set_ylabel("L")
+    ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# The linear classifier's slices are bowls; the network's slices bend both ways, and the
+# straight road between two equally good minima crosses a ridge. This does not make deep
+# learning hopeless: in large networks the minima that gradient methods find tend to have
+# similar, low losses (Choromanska et al., 2015), and two of them are often joined by a
+# curved path of low loss (Garipov et al., 2018; Draxler et al., 2018) — but there is no
+# guarantee, and the start, the learning rate and the optimizer matter.
+#
+# <details><summary><b>Check yourself.</b> Why is the squared loss of linear regression
+# convex in $w$, while the same loss of a network with one hidden layer is not?</summary>
+#
+# For linear regression $L(w) = \frac1{2n}\lVert Xw - y\rVert^2$ is a quadratic with Hessian
+# $\frac1n X^\top X$, whose eigenvalues are $\ge 0$: convex along every line. With a hidden
+# layer the prediction is a non-linear function of the weights (products of weights,
+# squashed by the activation), and the symmetry argument above gives two minima whose
+# midpoint is worse than both — impossible for a convex function.
+# </details>
+
+# %% [markdown]
+# ## 7. The cost of a full-batch step
+#
+# Every step of gradient descent needs $\nabla L(\theta)$, an average over *all* $n$ training
+# examples: a forward and a backward pass through the network for each of them. Real
+# training sets are large — ImageNet has about 1.3 million training images — and training
+# takes thousands of steps. Here is the cost on a small scale: a two-moons set of
+# $n = 120{,}000$ points and a network with two hidden layers of 32 units (float32, as in
+# practice). We time one gradient on the whole set and on mini-batches of $B$ random
+# examples, and measure how well a mini-batch gradient points in the direction of the full
+# one (the cosine of the angle between them).
+
+# %%
+N_BIG = 120_000
+X_big, y_big = data.make_moons(n=N_BIG, noise=0.2, seed=1)
+X_big, y_big = torch.tensor(X_big, dtype=torch.float32), torch.tensor(y_big)
+torch.manual_seed(0)
+net = nn.Sequential(nn.Linear(2, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 2))
+net_params = list(net.parameters())
+
+
+def flat_gradient(idx):
+    """Gradient (P,) of the average cross-entropy of `net` on the examples X_big[idx]."""
+    net.zero_grad()
+    nn.functional.cross_entropy(net(X_big[idx]), y_big[idx]).backward()
+    return torch.cat([p.grad.flatten() for p in net_params])
+
+
+def seconds_per_gradient(batch_size, repeats):
+    """Shortest time of `repeats` gradients on random batches (the whole set if B = n)."""
+    times = []
+    for _ in range(repeats):
+        idx = torch.randint(0, N_BIG, (batch_size,)) if batch_size < N_BIG else slice(None)
+        start = time.perf_counter()
+        flat_gradient(idx)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+full_gradient = flat_gradient(slice(None)).clone()
+batch_sizes = [2**k for k in range(5, 16, 2)]
+timings = [seconds_per_gradient(B, repeats=5) for B in batch_sizes]
+t_full = seconds_per_gradient(N_BIG, repeats=2)
+print(f"P = {full_gradient.numel()} parameters, n = {N_BIG:,} examples")
+print(f"{'B':>7s} {'ms per gradient':>16s} {'full step / this':>17s} {'cos(g_B, grad L)':>17s}")
+for B, seconds in zip(batch_sizes, timings, strict=True):
+    g_B = flat_gradient(torch.randint(0, N_BIG, (B,)))
+    cosine = torch.nn.functional.cosine_similarity(g_B, full_gradient, dim=0).item()
+    print(f"{B:7d} {1e3 * seconds:16.2f} {t_full / seconds:17.0f} {cosine:17.3f}")
+print(f"{N_BIG:7d} {1e3 * t_full:16.2f} {1:17d} {1:17.3f}")
+
+fig, ax = plt.subplots(figsize=(5.5, 3.5))
+ax.loglog(batch_sizes + [N_BIG], 1e3 * np.array(timings + [t_full]), "o-")
+ax.set_xlabel("examples per gradient B")
+ax.set_ylabel("time per gradient (ms)")
+ax.set_title("the cost of a gradient grows with B")
+plt.show()
+
+# %% [markdown]
+# For large batches the time grows in proportion to $B$, and one full-batch step costs as
+# much as many mini-batch steps (third column); for small batches a fixed overhead per call
+# dominates, so that $B = 1$ wastes the hardware (one reason why batches of 32 to 512 are
+# common). And the mini-batch gradients already point almost the right way (last column):
+# to decide which way is downhill one does not need to look at all $n$ examples.
+
+# %% [markdown]
+# ## 8. Stochastic gradient descent
+#
+# **Stochastic gradient descent** (SGD) replaces the full gradient by the average over a
+# random **mini-batch** $\mathcal B_t$ of $B$ examples:
+#
+# $$g_t = \frac1B \sum_{i \in \mathcal B_t} \nabla_\theta\, l\big(\mathrm{NN}_\theta(x^{(i)}),
+# y^{(i)}\big)\Big|_{\theta_t}, \qquad \theta_{t+1} = \theta_t - \eta\, g_t .$$
+#
+# If the batch is drawn uniformly at random, $g_t$ is an **unbiased** estimate,
+# $\mathbb E[g_t] = \nabla L(\theta_t)$ (section 1: the full gradient is the average of the
+# per-example ones). Its error shrinks with the batch size: for $B$ examples drawn
+# independently,
+#
+# $$\mathbb E\,\lVert g_t - \nabla L(\theta_t) \rVert^2 = \frac{\sigma^2}{B}, \qquad
+# \sigma^2 = \frac1n \sum_{i=1}^n \lVert \nabla l_i - \nabla L \rVert^2,$$
+#
+# the variance of one example's gradient divided by $B$ (without replacement it is smaller
+# by the factor $\frac{n - B}{n - 1}$, negligible when $B \ll n$). The idea goes back to the
+# stochastic approximation of Robbins and Monro (1951), who showed that such noisy steps
+# still converge if the learning rate decreases slowly enough ($\sum_t \eta_t = \infty$,
+# $\sum_t \eta_t^2 < \infty$). We measure the error on the 120,000 points: $\sigma^2$ from
+# single examples ($B = 1$), then every other $B$ against the prediction $\sigma^2/B$ (each
+# point averages 100 or 300 random batches, so it scatters around the prediction).
+
+# %%
+params = {name: p.detach() for name, p in net.named_parameters()}
+
+
+def batch_loss(params, X, y):
+    """Average cross-entropy of `net` with the given parameters on one batch X: (B, 2)."""
+    return nn.functional.cross_entropy(functional_call(net, params, (X,)), y)
+
+
+# grad(...) differentiates with respect to the parameters; vmap runs it for a stack of
+# batches (draws, B, 2) in one call, instead of a Python loop over the draws
+gradients_of_batches = vmap(grad(batch_loss), in_dims=(None, 0, 0))
+sgd_rng = torch.Generator().manual_seed(0)
+squared_errors = {}
+for B in (1, 4, 16, 64, 256, 1024, 4096):
+    draws = 300 if B == 1 else 100
+    idx = torch.randint(0, N_BIG, (draws, B), generator=sgd_rng)  # with replacement
+    grads = gradients_of_batches(params, X_big[idx], y_big[idx])  # name -> (draws, ...)
+    g_B = torch.cat([g.reshape(draws, -1) for g in grads.values()], dim=1)  # (draws, P)
+    squared_errors[B] = ((g_B - full_gradient) ** 2).sum(dim=1).mean().item()
+sigma2 = squared_errors[1]
+print(f"sigma^2 (B = 1) = {sigma2:.3f}")
+print(f"{'B':>5s} {'E|g_B - grad L|^2':>18s} {'sigma^2 / B':>12s} {'ratio':>6s}")
+for B, err in squared_errors.items():
+    print(f"{B:5d} {err:18.5f} {sigma2 / B:12.5f} {err / (sigma2 / B):6.2f}")
+
+Bs = np.array(list(squared_errors))
+fig, ax = plt.subplots(figsize=(5.5, 3.5))
+ax.loglog(Bs, list(squared_errors.values()), "o", label="measured")
+ax.loglog(Bs, sigma2 / Bs, "k--", label="σ²/B")
+ax.set_xlabel("batch size B")
+ax.set_ylabel("E ||g_B − ∇L||²")
+ax.set_title("the noise of a mini-batch gradient ∝ 1/B")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# **Epochs.** In practice the examples are not drawn independently at each step: the
+# training set is shuffled, cut into $\lceil n/B \rceil$ batches, and the batches are used
+# in turn. One pass over the data is an **epoch**; every example is used once per epoch, and
+# the set is reshuffled for the next one. A PyTorch `DataLoader` with `shuffle=True` does
+# exactly this (`course.train.make_loader` builds one). Below, a loader over the indices
+# $0, \dots, 199$ of the moons shows two epochs: a new order each time, the last batch
+# smaller.
+#
+# ```python
+# for epoch in range(num_epochs):
+#     for X, y in loader:          # a new order every epoch
+#         loss = loss_fn(model(X), y)
+#         optimizer.zero_grad(); loss.backward(); optimizer.step()
+# ```
+
+# %%
+for B in (32, 128, 1024):
+    loader = train.make_loader(X_big, y_big, batch_size=B, shuffle=True, seed=0)
+    print(f"n = {N_BIG:,}, B = {B:5d}: {len(loader):5d} steps per epoch")
+index_loader = train.make_loader(np.arange(200), y_moons, batch_size=32, shuffle=True, seed=0)
+for epoch in range(2):
+    batches = [indices for indices, _ in index_loader]
+    seen = torch.cat(batches)
+    print(
+        f"epoch {epoch}: batch sizes {[len(b) for b in batches]}, first batch starts "
+        f"{batches[0][:5].tolist()}, every example once: "
+        f"{torch.equal(seen.sort().values, torch.arange(200))}"
+    )
+
+# %% [markdown]
+# **The batch-size trade-off.** A large batch gives an accurate gradient but few, expensive
+# steps per epoch ("stable but expensive"); a small batch gives many cheap steps that are
+# noisy ("cheap but noisy"). We run SGD on the least-squares surface of `course.surfaces`
+# (a line fitted to $n = 200$ points, so that we can draw the path) for 20 epochs with batch
+# sizes 1, 10, 50 and 200 (full batch) and the same learning rate, and measure the gap
+# $L(\theta_t) - L(\theta^\star)$ per epoch.
+
+# %%
+lsq = surfaces.get("least_squares")
+n_lsq = lsq.n_samples
+lsq_runs = {}
+print(f"{'B':>4s} {'steps':>6s} " + "".join(f"{'epoch ' + str(e):>11s}" for e in (1, 5, 20)))
+for B in (1, 10, 50, 200):
+    steps_per_epoch = n_lsq // B
+    run = optim.run(lsq, optim.Stepper("gd", 0.1), steps=20 * steps_per_epoch, batch_size=B)
+    lsq_runs[B] = run
+    gaps = run.losses[::steps_per_epoch] - lsq.min_value  # after epoch 0, 1, ..., 20
+    print(f"{B:4d} {len(run.losses) - 1:6d} " + "".join(f"{gaps[e]:11.2e}" for e in (1, 5, 20)))
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+draw_surface(lsq, axes[0])
+for B, run in lsq_runs.items():
+    axes[0].plot(*run.points[:400].T, "-", lw=1, label=f"B = {B}")
+axes[0].set_xlabel("w")
+axes[0].set_ylabel("b")
+axes[0].set_title("the first 400 steps")
+axes[0].legend(loc="lower left")
+for B, run in lsq_runs.items():
+    epochs = np.arange(len(run.losses)) * B / n_lsq
+    axes[1].semilogy(epochs, run.losses - lsq.min_value, lw=1, label=f"B = {B}")
+axes[1].set_xlabel("epochs (examples used / n)")
+axes[1].set_ylabel("L(θ_t) − L(θ*)")
+axes[1].set_title("same data, same learning rate")
+axes[1].legend()
+plt.show()
+
+# %% [markdown]
+# Per epoch — that is, for the same number of gradient evaluations — the small batches are
+# far ahead at first; but with a fixed learning rate they stall at a **noise floor** that is
+# higher the smaller the batch. This is why training recipes lower the learning rate over
+# time (a schedule, in the spirit of Robbins–Monro) or grow the batch. On real hardware the
+# trade-off also includes the timings of section 7: below a few hundred examples a larger
+# batch costs hardly more time per step, so its lower noise comes almost for free.
+#
+# **Try it yourself.** The explorer runs SGD with batches of 10 on the same surface. Slide
+# the batch size up to 200 (the label switches back to GD and the path becomes smooth) and
+# down to 1; then lower $\eta$ and watch the noise shrink.
+
+# %%
+explorer = gradient_descent_explorer(function="least_squares", lr=0.1, batch_size=10, steps=150)
+explorer
+
+# %% [markdown]
+# <details><summary><b>Check yourself.</b> A training set of 50,000 images is trained with
+# $B = 128$ for 30 epochs. How many steps is that? By how much must $B$ grow to halve the
+# standard deviation of the gradient noise?</summary>
+#
+# $\lceil 50{,}000 / 128 \rceil = 391$ steps per epoch, 11,730 steps in all. The variance is
+# $\sigma^2/B$, so the standard deviation is $\sigma/\sqrt B$: halving it needs a $4\times$
+# larger batch (and $4\times$ the compute per step).
+# </details>
+
+# %% [markdown]
+# ## 9. SGD noise helps to escape saddle points
+#
+# Section 5 showed plain gradient descent sliding into the saddle point of $x^2 - y^2$ when
+# it starts on the $x$ axis. Such starts form a set of measure zero, so random initialization
+# avoids them almost surely (Lee et al., 2016) — but a start *close* to that set can spend a
+# very long time near the saddle, since the escaping component grows only by a factor
+# $1 + 2\eta$ per step. Jin et al. (2017, 2019) showed that gradient descent with a small
+# random perturbation escapes strict saddle points quickly, in a number of steps that
+# depends only poly-logarithmically on the dimension; the noise of SGD plays the same role.
+#
+# We use a saddle with a way out: $f(x, y) = x^2 + \frac12 y^4 - y^2$ has a saddle point at
+# the origin and two minima $(0, \pm1)$ with $f = -\frac12$. Gradient descent from
+# $(1.8, y_0)$ with tiny $y_0$ needs more steps the smaller $y_0$ is (and from $y_0 = 0$ it
+# never leaves); gradient descent with noise ($\sigma = 0.1$ added to each gradient
+# coordinate, `noise=0.1` in `course.optim.run`) leaves within a few dozen steps.
+
+# %%
+exits = surfaces.Surface(
+    name="saddle_with_exits",
+    title=r"$x^2 + \frac{1}{2}y^4 - y^2$",
+    f=lambda x, y: x**2 + 0.5 * y**4 - y**2,
+    df=lambda x, y: (2 * x, 2 * y**3 - 2 * y),
+    xlim=(-2.0, 2.0),
+    ylim=(-2.0, 2.0),
+    start=(1.8, 0.0),
+    minima=((0.0, 1.0), (0.0, -1.0)),
+    min_value=-0.5,
+    saddles=((0.0, 0.0),),
+)
+
+
+def escape_step(run, level=-0.25):
+    """First step at which f drops below `level` (halfway down to the minima), or None."""
+    below = np.flatnonzero(run.losses < level)
+    return int(below[0]) if below.size else None
+
+
+gd_runs = {}
+for y0 in (0.0, 1e-2, 1e-4, 1e-8, 1e-12):
+    gd_runs[y0] = optim.run(exits, optim.Stepper("gd", 0.1), start=[1.8, y0], steps=300)
+    print(f"GD from y0 = {y0:<6g}: escapes at step {escape_step(gd_runs[y0])}")
+print(
+    f"each factor 10^4 in y0 costs log(10^4)/log(1 + 2 lr) = {np.log(1e4) / np.log(1.2):.1f} steps"
+)
+noisy_runs = [
+    optim.run(exits, optim.Stepper("gd", 0.1), start=[1.8, 0.0], steps=300, noise=0.1, seed=s)
+    for s in range(5)
+]
+print("noisy GD from y0 = 0 (5 seeds): escapes at steps", [escape_step(r) for r in noisy_runs])
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+draw_surface(exits, axes[0])
+axes[0].plot(*gd_runs[0.0].points.T, "o-", ms=3, color="#0072B2", label="GD, y₀ = 0")
+for k, run in enumerate(noisy_runs):
+    axes[0].plot(*run.points.T, "-", lw=1, color="#D55E00", label="noisy GD" if k == 0 else None)
+axes[0].set_title(f"{exits.title}: stuck vs escaping")
+axes[0].legend(loc="lower left")
+for y0, run in gd_runs.items():
+    axes[1].plot(run.losses, label=f"GD, y₀ = {y0:g}")
+for k, run in enumerate(noisy_runs):
+    axes[1].plot(run.losses, color="#D55E00", lw=0.8, label="noisy GD, y₀ = 0" if k == 0 else None)
+axes[1].set_xlabel("step t")
+axes[1].set_ylabel("f(x_t)")
+axes[1].set_title("the plateau at the saddle value 0")
+axes[1].legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# **Try it yourself.** The explorer starts gradient descent exactly on the stable manifold of
+# the saddle $x^2 - y^2$: it slides into $(0, 0)$ and stays. Raise the noise $\sigma$ to
+# $0.1$ (the label becomes SGD): the path leaves along $y$. This surface has no minimum, so
+# the escape goes on until the red badge reports the divergence.
+
+# %%
+explorer = gradient_descent_explorer(function="saddle", start=(1.8, 0.0), steps=150)
+assert np.abs(explorer.runs["gd"].points[-1]).max() < 1e-8  # stuck at the saddle
+explorer
+
+# %% [markdown]
+# <details><summary><b>Check yourself.</b> Why can noise not push the iterate out of a
+# (strict) local minimum in the same way?</summary>
+#
+# At a minimum every direction curves upward: a random kick is pulled back, by the factor
+# $1 - \eta\lambda < 1$ along each eigen-direction. At a saddle point one direction has a
+# negative eigenvalue $\lambda < 0$, where the kick is *amplified* by $1 - \eta\lambda > 1$
+# per step. Large noise can still hop over the barrier of a shallow minimum, which is one
+# more way in which SGD differs from GD.
+# </details>
+
+# %% [markdown]
+# ## 10. Momentum
+#
+# On the elongated bowl of section 4, gradient descent zigzags across the valley and creeps
+# along it. **Momentum** (Polyak, 1964) lets the iterate build up speed: it keeps a running
+# sum of past gradients, the **velocity** $g_t$, and steps along it,
+#
+# $$g_t = \beta\, g_{t-1} + \nabla f(x_t), \qquad x_{t+1} = x_t - \eta\, g_t,
+# \qquad g_{-1} = 0,$$
+#
+# with $0 \le \beta < 1$ (typically $0.9$); $\beta = 0$ is gradient descent. Unrolled,
+# $g_t = \sum_{k \ge 0} \beta^k \nabla f(x_{t-k})$: gradients that agree from step to step
+# (along the valley) add up, to at most $\frac{1}{1 - \beta}$ times one gradient, while
+# gradients that flip sign (across the valley) cancel. Think of a heavy ball rolling down
+# the landscape, with friction $1 - \beta$. Subtracting two consecutive updates gives the
+# **heavy-ball** form of the same method,
+#
+# $$x_{t+1} = x_t - \eta \nabla f(x_t) + \beta\,(x_t - x_{t-1}) .$$
+#
+# This is the form of `torch.optim.SGD(momentum=β)` and of `course.optim`. We check the
+# equivalence on the bowl.
+
+
+# %%
+# check: L02 heavy ball
+def heavy_ball(grad, x0, lr, beta, num_steps):
+    """x_{t+1} = x_t - lr grad(x_t) + beta (x_t - x_{t-1}) with x_{-1} = x_0; returns the
+    iterates (num_steps + 1, D). grad: (D,) -> (D,)."""
+    previous = current = np.asarray(x0, dtype=np.float64)
+    path = [current]
+    for _ in range(num_steps):
+        previous, current = current, current - lr * grad(current) + beta * (current - previous)
+        path.append(current)
+    return np.array(path)
+
+
+# %%
+by_velocity = optim.run(bowl, optim.Stepper("momentum", 0.02, momentum=0.9), steps=200).points
+by_heavy_ball = heavy_ball(bowl.grad, bowl.start, lr=0.02, beta=0.9, num_steps=200)
+print(f"max |velocity form - heavy-ball form| = {np.abs(by_velocity - by_heavy_ball).max():.1e}")
+
+# %% [markdown]
+# **How much momentum?** On a quadratic each eigen-direction with curvature $\lambda$ evolves
+# by the linear recursion above, and the error shrinks per step by the spectral radius of
+# $\begin{pmatrix} 1 + \beta - \eta\lambda & -\beta \\ 1 & 0 \end{pmatrix}$. For small $\beta$
+# the flat direction is still slow; as $\beta$ grows the ball becomes faster, until it
+# overshoots and oscillates around the minimum, and for $\beta \to 1$ it hardly loses any
+# energy: the error then shrinks like $\sqrt\beta^{\,t}$. The best $\beta$ for the flattest
+# direction (critical damping) is $\beta^\star = (1 - \sqrt{\eta\mu})^2$. **Too much momentum
+# hurts**: below, at $\eta = 0.02$ on the bowl, $\beta = 0.99$ is slower than no momentum at
+# all. (Goh, 2017, explores this with beautiful interactive figures.)
+
+
+# %%
+def momentum_rate(lr, beta, curvatures):
+    """The long-run factor per step of heavy-ball momentum on a quadratic with these
+    Hessian eigenvalues: the largest spectral radius of the 2x2 iteration matrices."""
+    radii = []
+    for lam in curvatures:
+        T = np.array([[1 + beta - lr * lam, -beta], [1.0, 0.0]])
+        radii.append(np.abs(np.linalg.eigvals(T)).max())
+    return max(radii)
+
+
+lr_m = 0.02
+beta_star = (1 - np.sqrt(lr_m * mu)) ** 2
+momentum_runs = {}
+for beta in (0.0, 0.5, 0.9, 0.99):
+    momentum_runs[beta] = optim.run(bowl, optim.Stepper("momentum", lr_m, momentum=beta), steps=300)
+print(f"lr = {lr_m}, curvatures {mu:g} and {L_max:g}; critical damping beta* = {beta_star:.3f}")
+for beta in (0.0, 0.5, beta_star, 0.9, 0.99):
+    final = optim.run(bowl, optim.Stepper("momentum", lr_m, momentum=beta), steps=300).losses[-1]
+    rate = momentum_rate(lr_m, beta, (mu, L_max))
+    print(f"beta = {beta:.3f}: factor per step {rate:.4f}, f after 300 steps = {final:.2e}")
+
+betas = np.linspace(0, 0.99, 34)
+final_losses = [
+    optim.run(bowl, optim.Stepper("momentum", lr_m, momentum=b), steps=300).losses[-1]
+    for b in betas
+]
+fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+draw_surface(bowl, axes[0])
+for beta, run in momentum_runs.items():
+    axes[0].plot(*run.points[:150].T, "-", lw=1.2, label=f"β = {beta}")
+    axes[1].semilogy(run.losses, label=f"β = {beta}")
+axes[0].set_title(f"the first 150 steps, η = {lr_m}")
+axes[0].legend(loc="lower right", fontsize=8)
+axes[1].set_xlabel("step t")
+axes[1].set_ylabel("f(x_t)")
+axes[1].set_title("β = 0.99 oscillates for a long time")
+axes[1].legend()
+axes[2].semilogy(betas, final_losses, "o-", ms=3)
+axes[2].axvline(beta_star, color="#d62728", ls="--", label=f"β* = {beta_star:.2f}")
+axes[2].set_xlabel("β")
+axes[2].set_ylabel("f after 300 steps")
+axes[2].set_title("too little and too much momentum")
+axes[2].legend()
+plt.show()
+
+# %% [markdown]
+# **Try it yourself.** The explorer races gradient descent and momentum with $\beta = 0.99$
+# on the bowl: the ball shoots past the minimum and circles for a long time. Slide $\beta$
+# down to 0.9, 0.75 and 0.5 and compare; then raise $\eta$ — the line under the plot gives
+# the stability limit $2(1 + \beta)/L$ of momentum, larger than $2/L$ for gradient descent.
+
+# %%
+explorer = gradient_descent_explorer(
+    function="ill_conditioned", optimizers=("gd", "momentum"), lr=lr_m, momentum=0.99, steps=150
+)
+explorer
+
+# %% [markdown]
+# <details><summary><b>Check yourself.</b> The gradient is constant, $\nabla f = c$ (a
+# straight slope). How long is the momentum step after many steps, for $\beta = 0.9$ and
+# $\beta = 0.99$?</summary>
+#
+# $g_t = c(1 + \beta + \dots + \beta^t) \to c/(1 - \beta)$, so the step tends to
+# $\eta c/(1 - \beta)$: 10 times the gradient-descent step for $\beta = 0.9$, 100 times for
+# $\beta = 0.99$. With large $\beta$ the effective learning rate is $\eta/(1 - \beta)$, which
+# is why $\eta$ is usually lowered when momentum is raised.
+# </details>
+
+# %% [markdown]
+# ## 11. Nesterov's accelerated gradient
+#
+# The heavy ball computes the gradient where it *is*, then adds the velocity. Nesterov
+# (1983) computes the gradient where the velocity is about to *take* it — at the look-ahead
+# point $x_t - \eta\beta g_{t-1}$:
+#
+# $$g_t = \beta\, g_{t-1} + \nabla f\big(x_t - \eta\beta\, g_{t-1}\big), \qquad
+# x_{t+1} = x_t - \eta\, g_t .$$
+#
+# If the velocity is about to carry the ball up the opposite wall, the look-ahead gradient
+# already pushes back, so Nesterov's method brakes earlier and oscillates less. For smooth
+# convex functions it is provably faster: its error after $t$ steps falls like $1/t^2$, where
+# gradient descent's falls like $1/t$, and no method that only uses gradients can do better
+# in general.
+#
+# **PyTorch's form.** `torch.optim.SGD(momentum=β, nesterov=True)` (and `course.optim`)
+# computes the gradient at the current parameters only,
+#
+# $$b_t = \beta\, b_{t-1} + \nabla f(y_t), \qquad y_{t+1} = y_t - \eta\,\big(\nabla f(y_t)
+# + \beta\, b_t\big),$$
+#
+# which is the same method written for the look-ahead points $y_t = x_t - \eta\beta g_{t-1}$
+# (substitute and use $b_t = g_t$; Sutskever et al., 2013, popularized it for deep
+# learning). We run the look-ahead form as written above and compare its look-ahead points
+# with PyTorch's iterates.
+
+
+# %%
+# check: L02 nesterov
+def nesterov_lookahead(grad, x0, lr, beta, num_steps):
+    """Nesterov's method in the look-ahead form g = beta g + grad(x - lr beta g),
+    x = x - lr g. Returns the look-ahead points y_t = x_t - lr beta g_{t-1}: (T + 1, D)."""
+    x = np.asarray(x0, dtype=np.float64)
+    g = np.zeros_like(x)
+    lookahead = [x.copy()]
+    for _ in range(num_steps):
+        g = beta * g + grad(x - lr * beta * g)
+        x = x - lr * g
+        lookahead.append(x - lr * beta * g)
+    return np.array(lookahead)
+
+
+# %%
+torch_form = optim.run(bowl, optim.Stepper("nesterov", 0.02, momentum=0.9), steps=200).points
+print(
+    "max |PyTorch-form iterates - look-ahead points| = "
+    f"{np.abs(torch_form - nesterov_lookahead(bowl.grad, bowl.start, 0.02, 0.9, 200)).max():.1e}"
+)
+
+lr_n, beta_n = 0.05, 0.9
+for name in ("gd", "momentum", "nesterov"):
+    print(f"{optim.LABELS[name]:9s}: stable for lr < {optim.stable_lr(name, L_max, beta_n):.4f}")
+race_bowl = {
+    name: optim.run(
+        bowl, optim.Stepper(name, lr_n, **({} if name == "gd" else {"momentum": beta_n})), steps=200
+    )
+    for name in ("gd", "momentum", "nesterov")
+}
+for name, run in race_bowl.items():
+    reached = np.flatnonzero(run.losses < 1e-10)
+    print(f"{optim.LABELS[name]:9s}: f < 1e-10 from step {reached[0] if reached.size else '> 200'}")
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+draw_surface(bowl, axes[0])
+for name, run in race_bowl.items():
+    axes[0].plot(*run.points[:80].T, "o-", ms=2, lw=1, color=COLORS[name], label=optim.LABELS[name])
+    axes[1].semilogy(run.losses, color=COLORS[name], label=optim.LABELS[name])
+axes[0].set_title(f"η = {lr_n}, β = {beta_n}: the first 80 steps")
+axes[0].legend(loc="lower right")
+axes[1].set_xlabel("step t")
+axes[1].set_ylabel("f(x_t)")
+axes[1].set_title("Nesterov brakes before it overshoots")
+axes[1].legend()
+plt.show()
+
+# %% [markdown]
+# Nesterov's look-ahead damps the oscillation of the steep direction. The price, in
+# PyTorch's form, is a smaller stability limit $2(1 + \beta)/((1 + 2\beta)L)$ (printed
+# above): at the same $\eta$ and $\beta$ it can diverge where heavy-ball momentum still
+# converges.
+#
+# **Try it yourself.** The explorer races momentum and Nesterov with $\eta = 0.05$ and
+# $\beta = 0.9$. Step through and compare the two update lines in the readout (there $g$ is
+# the gradient and $v$ the velocity: Nesterov steps along $g + \beta v$). Then raise $\eta$
+# past Nesterov's limit printed above: Nesterov diverges while momentum still converges.
+
+# %%
+explorer = gradient_descent_explorer(
+    function="ill_conditioned", optimizers=("momentum", "nesterov"), lr=lr_n, momentum=0.9,
+    steps=100,
+)  # fmt: skip
+explorer
+
+# %% [markdown]
+# <details><summary><b>Check yourself.</b> With $\beta = 0$, what do momentum and Nesterov
+# reduce to?</summary>
+#
+# Both to gradient descent: $g_t = \nabla f(x_t)$ and the look-ahead point is $x_t$ itself.
+# </details>
+
+# %% [markdown]
+# ## 12. Adaptive learning rates: Adagrad, RMSprop, Adam
+#
+# Momentum still uses one learning rate for all parameters, limited by the steepest
+# direction. In a network the gradients of different parameters can differ by orders of
+# magnitude (rare features, different layers). **Adaptive** methods give each parameter its
+# own step size, from the history of its gradients.
+#
+# **Adagrad** (Duchi, Hazan and Singer, 2011) divides the step by the root of the sum of all
+# squared gradients so far:
+#
+# $$x_{t+1} = x_t - \frac{\eta}{\sqrt{\varepsilon + \sum_{j=0}^{t} \lVert \nabla f(x_j)
+# \rVert^2}}\, \nabla f(x_t) .$$
+#
+# Written with the norm, as here, there is one step size for all coordinates, and it shrinks
+# automatically where the gradients have been large. The version used in practice (and in
+# `torch.optim.Adagrad` and `course.optim`) applies the same formula **per coordinate**:
+# $G_t = \sum_{j \le t} \nabla f(x_j) \odot \nabla f(x_j)$ (element-wise squares) and
+# $x_{t+1} = x_t - \eta\, \nabla f(x_t) / (\sqrt{G_t} + \varepsilon)$ (PyTorch puts
+# $\varepsilon$ outside the root). A coordinate with large gradients gets small steps, one with
+# small gradients large steps, so the elongated bowl looks round to it. Its weakness: $G_t$
+# only grows, so the steps shrink like $1/\sqrt t$ even where progress is still needed.
+
+
+# %%
+# check: L02 adagrad
+def adagrad_norm(grad, x0, lr, num_steps, eps=1e-10):
+    """x <- x - lr grad(x) / sqrt(eps + sum of |grad|^2 so far): one step size for all
+    coordinates. Returns the iterates (num_steps + 1, D). grad: (D,) -> (D,)."""
+    x = np.asarray(x0, dtype=np.float64)
+    total = 0.0
+    path = [x]
+    for _ in range(num_steps):
+        g = grad(x)
+        total += g @ g  # the squared norm of this gradient
+        x = x - lr * g / np.sqrt(eps + total)
+        path.append(x)
+    return np.array(path)
+
+
+# %% [markdown]
+# **RMSprop** (Tieleman and Hinton, 2012, in a lecture of their online course) replaces the
+# sum by an exponential moving average, so that old gradients are forgotten and the step
+# size does not decay to zero:
+#
+# $$v_t = \alpha\, v_{t-1} + (1 - \alpha)\, \nabla f(x_t)^2, \qquad
+# x_{t+1} = x_t - \frac{\eta}{\sqrt{v_t} + \varepsilon}\, \nabla f(x_t)
+# \qquad (\alpha = 0.99 \text{ in PyTorch}).$$
+#
+# We run the four methods on the bowl and plot the per-coordinate effective learning rate
+# $\eta_{\text{eff}}$ (the factor in front of the gradient) that `course.optim` records at
+# each step.
+
+# %%
+adaptive_runs = {
+    "GD": optim.run(bowl, optim.Stepper("gd", bowl.lr), steps=100),
+    "Adagrad (norm)": adagrad_norm(bowl.grad, bowl.start, lr=1.0, num_steps=100),
+    "Adagrad": optim.run(bowl, optim.Stepper("adagrad", 1.0), steps=100),
+    "RMSprop": optim.run(bowl, optim.Stepper("rmsprop", 0.05), steps=100),
+}
+for name, run in adaptive_runs.items():
+    points = run if isinstance(run, np.ndarray) else run.points
+    print(
+        f"{name:15s}: f after 10 steps {bowl.value(points[10]):.2e}, "
+        f"after 100 {bowl.value(points[100]):.2e}"
+    )
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+draw_surface(bowl, axes[0])
+for (name, run), colour in zip(
+    adaptive_runs.items(), ["#0072B2", "#56B4E9", "#009E73", "#E69F00"], strict=True
+):
+    points = run if isinstance(run, np.ndarray) else run.points
+    axes[0].plot(*points[:40].T, "o-", ms=2, lw=1, color=colour, label=name)
+axes[0].set_title("the first 40 steps")
+axes[0].legend(loc="lower right", fontsize=8)
+for name, ls in (("Adagrad", "-"), ("RMSprop", "--")):
+    lr_effs = adaptive_runs[name].lr_effs  # (100, 2): one effective rate per coordinate
+    axes[1].loglog(
+        np.arange(1, 101),
+        lr_effs[:, 0],
+        ls,
+        color="#009E73" if name == "Adagrad" else "#E69F00",
+        label=f"{name}, x",
+    )
+    axes[1].loglog(np.arange(1, 101), lr_effs[:, 1], ls, color="0.3", lw=1, label=f"{name}, y")
+axes[1].set_xlabel("step t")
+axes[1].set_ylabel("effective learning rate")
+axes[1].set_title("Adagrad's rates can only shrink; RMSprop's recover")
+axes[1].legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# The norm version of Adagrad moves along the gradient, like gradient descent, with a
+# step size that adapts; the per-coordinate versions bend the path towards the minimum,
+# because the steep $y$ coordinate gets a smaller rate than the flat $x$ coordinate (right).
+# Once the gradients become small, Adagrad's rates freeze at whatever the early, large
+# gradients left them, while RMSprop's grow again as its moving average forgets them.
+#
+# **Adam** (Kingma and Ba, 2015) combines momentum with RMSprop's per-coordinate scaling. It
+# keeps moving averages of the gradient (the first moment $m$) and of its square (the
+# second moment $v$), corrects both for their start at zero, and steps:
+#
+# $$m_t = \beta_1 m_{t-1} + (1 - \beta_1)\nabla f(x_t), \qquad
+# v_t = \beta_2 v_{t-1} + (1 - \beta_2)\nabla f(x_t)^2, \qquad m_0 = v_0 = 0,$$
+#
+# $$\hat m_t = \frac{m_t}{1 - \beta_1^t}, \qquad \hat v_t = \frac{v_t}{1 - \beta_2^t}, \qquad
+# x_{t+1} = x_t - \eta\,\frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon},$$
+#
+# with the defaults $\beta_1 = 0.9$, $\beta_2 = 0.999$, $\varepsilon = 10^{-8}$, $\eta = 10^{-3}$
+# (the steps $t$ count from 1 here).
+#
+# **Why the bias correction.** Starting from $m_0 = v_0 = 0$, the averages are too small at
+# first: with a constant gradient $c$, $m_t = (1 - \beta_1^t)\,c$ and
+# $v_t = (1 - \beta_2^t)\,c^2$. Dividing by $1 - \beta^t$ removes exactly that factor. Without
+# it the first step would be $\eta \cdot 0.1/\sqrt{0.001} \approx 3.2\eta$, because $v$ starts
+# even further below its target than $m$. We feed `course.optim`'s Adam a constant gradient
+# with two very different coordinates and print the moments.
+
+
+# %%
+# check: L02 adam bias correction
+def adam_moments(gradients, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Adam (course.optim) from x = 0 on the given gradients (T, D), one per step.
+
+    Returns m, v (T, D) after each step, the bias-corrected m_hat, v_hat (T, D), and the
+    steps x_{t+1} - x_t (T, D)."""
+    stepper = optim.Stepper("adam", lr, beta1=beta1, beta2=beta2, eps=eps)
+    x = np.zeros(gradients.shape[1])
+    m, v, steps = [], [], []
+    for g in gradients:
+        x_new, record = stepper.step(x, g)
+        m.append(record.velocity)  # Adam's first moment m_t
+        v.append(record.second)  # its second moment v_t
+        steps.append(x_new - x)
+        x = x_new
+    m, v = np.array(m), np.array(v)
+    t = np.arange(1, len(gradients) + 1)[:, None]  # (T, 1): the step counter from 1
+    return m, v, m / (1 - beta1**t), v / (1 - beta2**t), np.array(steps)
+
+
+# %%
+constant = np.tile([1.0, 0.001], (10_000, 1))  # (T, 2): the same gradient at every step
+m, v, m_hat, v_hat, steps = adam_moments(constant)
+print("gradient c = (1, 0.001) at every step, lr = 1e-3; first coordinate unless marked")
+print(
+    f"{'t':>6s} {'m_t':>8s} {'m_hat':>8s} {'v_t':>9s} {'v_hat':>8s} "
+    f"{'step/lr':>8s} {'step/lr (c=0.001)':>18s} {'uncorrected m/sqrt(v)':>22s}"
+)
+for t in (1, 2, 3, 4, 5, 10, 100, 1000, 10_000):
+    k = t - 1
+    print(
+        f"{t:6d} {m[k, 0]:8.4f} {m_hat[k, 0]:8.4f} {v[k, 0]:9.6f} {v_hat[k, 0]:8.4f} "
+        f"{-steps[k, 0] / 1e-3:8.4f} {-steps[k, 1] / 1e-3:18.4f} "
+        f"{m[k, 0] / np.sqrt(v[k, 0]):22.4f}"
+    )
+
+fig, ax = plt.subplots(figsize=(6, 3.5))
+t_axis = np.arange(1, len(constant) + 1)
+ax.semilogx(t_axis, m[:, 0] / np.sqrt(v[:, 0]), label="without correction: m/√v")
+ax.semilogx(t_axis, m_hat[:, 0] / np.sqrt(v_hat[:, 0]), label="with correction: m̂/√v̂")
+ax.set_xlabel("step t")
+ax.set_ylabel("step length / η")
+ax.set_title("Adam with a constant gradient")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# With the correction, every step has length exactly $\eta$ in each coordinate, whether the
+# gradient is 1 or 0.001: Adam's step is (nearly) invariant to the scale of the gradient,
+# and $\eta$ becomes a step length in parameter space. Without it, the early steps would be
+# several times too long, at the moment when the parameters are least settled.
+#
+# **Adam as the practical default.** A loss multiplied by a constant $c$ has the same
+# minimum, but gradient descent sees gradients $c$ times larger: its good learning rates
+# move by the factor $1/c$. In a network, the layers, the loss function and the data all
+# change the scale of the gradients, so a learning rate for gradient descent must be found
+# anew for each problem. Adam's step is invariant to that scale (up to $\varepsilon$). We
+# run both with the same $\eta = 0.05$ on the bowl multiplied by $c = 0.01, 1, 100$.
+
+# %%
+scale_runs = {}
+for c in (0.01, 1.0, 100.0):
+    scaled = surfaces.Surface(
+        name=f"bowl_times_{c:g}",
+        title=f"{c:g} f",
+        f=lambda x, y, c=c: c * bowl.f(x, y),
+        df=lambda x, y, c=c: tuple(c * d for d in bowl.df(x, y)),
+        xlim=bowl.xlim,
+        ylim=bowl.ylim,
+        start=bowl.start,
+        minima=bowl.minima,
+        min_value=0.0,
+    )
+    for name in ("gd", "adam"):
+        run = optim.run(scaled, optim.Stepper(name, 0.05), steps=200)
+        scale_runs[name, c] = run
+        status = f"diverged at step {run.diverged_at}" if run.diverged else "ok"
+        print(
+            f"{optim.LABELS[name]:4s} on {c:>4g} f: f/c after 200 steps = "
+            f"{run.losses[-1] / c:9.2e} ({status})"
+        )
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
+for ax, name in zip(axes, ("gd", "adam"), strict=True):
+    for c, style in ((0.01, "-"), (1.0, "--"), (100.0, ":")):
+        run = scale_runs[name, c]
+        ax.semilogy(run.losses / c, style, lw=2, label=f"c = {c:g}")
+    ax.set_ylim(1e-12, 1e3)
+    ax.set_xlabel("step t")
+    ax.set_ylabel("f(x_t) (of the unscaled bowl)")
+    ax.set_title(f"{optim.LABELS[name]}, η = 0.05, on c·f")
+    ax.legend()
+plt.show()
+
+# %% [markdown]
+# Gradient descent crawls for $c = 0.01$ and diverges for $c = 100$; Adam's three curves lie
+# on top of each other. Together with its momentum, which smooths the mini-batch noise, this
+# is why Adam is the practical default: one setting, $\eta = 10^{-3}$ with the default
+# $\beta_1, \beta_2$, trains most networks reasonably, and only $\eta$ needs tuning. It is
+# not always the best: a well-tuned SGD with momentum often matches it or generalizes
+# better, and many image classifiers are trained that way — but it has to be tuned.
+#
+# **Try it yourself.** The explorer runs gradient descent, Adagrad, RMSprop and Adam on the
+# bowl with $\eta = 0.05$. Step through and read $\eta_{\text{eff}}$ in the readout; move the
+# start far away ($x_0 = -6$) and see that the adaptive steps keep their length while
+# gradient descent's steps grow with the gradient; set $\beta_1 = 0$ and see what Adam's
+# momentum was doing.
+
+# %%
+explorer = gradient_descent_explorer(
+    function="ill_conditioned", optimizers=("gd", "adagrad", "rmsprop", "adam"), lr=0.05, steps=100
+)
+explorer
+
+# %% [markdown]
+# <details><summary><b>Check yourself.</b> Adagrad sees the same gradient $c$ at every step.
+# What is its effective learning rate after $t$ steps? And RMSprop's, for large $t$?</summary>
+#
+# $G_t = t c^2$, so $\eta/\sqrt{G_t} = \eta/(|c|\sqrt t)$: it decays like $1/\sqrt t$. For
+# RMSprop $v_t = (1 - \alpha^t) c^2 \to c^2$, so the rate tends to $\eta/|c|$ and stays there:
+# the step length tends to $\eta$.
+# </details>
+#
+# <details><summary><b>Check yourself.</b> Multiply the loss by 1000. What happens to the
+# steps of gradient descent and of Adam?</summary>
+#
+# The gradients are multiplied by 1000. Gradient descent's steps are 1000 times longer (it
+# will probably diverge: the curvature is 1000 times larger too). Adam's $\hat m$ grows by
+# 1000 and $\sqrt{\hat v}$ by 1000, so apart from $\varepsilon$ its steps do not change.
+# </details>
+
+# %% [markdown]
+# ## 13. The race: all optimizers on the Rosenbrock function
+#
+# Rosenbrock's function $f(x, y) = (1 - x)^2 + 100(y - x^2)^2$ (Rosenbrock, 1960) is a classic
+# test: its minimum $(1, 1)$ lies at the bottom of a long, curved, narrow valley, steep across
+# and almost flat along. Every optimizer starts at $(-1.2, 1)$ and gets $N = 1000$ steps with
+# its default hyperparameters ($\beta = 0.9$, $\beta_1 = 0.9$, $\beta_2 = 0.999$,
+# $\alpha = 0.99$). A race with a single learning rate would be unfair — Adam's $\eta$ is a
+# step length, gradient descent's a multiplier of the gradient — so each optimizer gets the
+# best of 17 learning rates between $10^{-4}$ and $1$ (by the loss after $N$ steps; runs
+# that diverge are out).
+
+# %%
+rosenbrock = surfaces.get("rosenbrock")
+N_RACE = 1000
+race_lrs = np.logspace(-4, 0, 17)
+race = {}
+for name in optim.OPTIMIZERS:
+    best = None
+    for lr in race_lrs:
+        run = optim.run(rosenbrock, optim.Stepper(name, lr), steps=N_RACE)
+        if not run.diverged and (best is None or run.losses[-1] < best[1].losses[-1]):
+            best = (lr, run)
+    race[name] = best
+print(
+    f"{'optimizer':10s} {'best lr':>8s} {'f after 100':>12s} {'f after 1000':>13s} "
+    f"{'|x - (1, 1)|':>13s}"
+)
+for name, (lr, run) in sorted(race.items(), key=lambda item: item[1][1].losses[-1]):
+    distance = np.linalg.norm(run.points[-1] - np.array(rosenbrock.minima[0]))
+    print(
+        f"{optim.LABELS[name]:10s} {lr:8.1e} {run.losses[100]:12.2e} {run.losses[-1]:13.2e} "
+        f"{distance:13.2e}"
+    )
+
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+draw_surface(rosenbrock, axes[0], delta=1e-3)
+for name, (lr, run) in race.items():
+    axes[0].plot(
+        *run.points.T, "-", lw=1.5, color=COLORS[name], label=f"{optim.LABELS[name]} (η = {lr:.1e})"
+    )
+    axes[1].semilogy(run.losses, color=COLORS[name], label=optim.LABELS[name])
+axes[0].plot(*rosenbrock.start, "o", color="k")
+axes[0].set_title("paths from (−1.2, 1), each with its best η")
+axes[0].legend(loc="lower right", fontsize=7)
+axes[1].set_xlabel("step t")
+axes[1].set_ylabel("f(x_t)")
+axes[1].set_title(f"Rosenbrock, {N_RACE} steps")
+axes[1].legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# The table is one race on one function with default hyperparameters: it shows the
+# character of each rule more than a general ranking. Gradient descent is held back by the
+# steep walls: its $\eta$ must stay below $2/L$ of the steepest curvature, and it then crawls
+# along the flat floor of the valley. Momentum builds up speed along the floor; Nesterov
+# could too, but its stability limit is lower (section 11), so its best $\eta$ is smaller.
+# Adagrad's steps have shrunk by the time it reaches the floor, even with the largest $\eta$
+# of the grid. RMSprop without momentum takes steps of nearly fixed length and rattles
+# between the walls of the narrow valley (its loss zigzags); Adam's momentum averages the
+# rattling out and follows the floor. On another function, or with other $\beta$s, the order
+# changes — which is why practice starts from well-tested defaults and tunes the learning
+# rate first.
+#
+# **Try it yourself.** All six optimizers on Rosenbrock, with one shared $\eta = 10^{-3}$ (the
+# explorer has a single learning-rate slider): compare with the tuned race above, then move
+# $\eta$, $\beta$ and the start point, or pick another function from the menu.
+
+# %%
+explorer = gradient_descent_explorer(function="rosenbrock", optimizers=optim.OPTIMIZERS, steps=300)
+explorer
+
+# %% [markdown]
+# ## Summary
+#
+# * Training minimizes the average loss $L(\theta) = \frac1n \sum_i l(\mathrm{NN}_\theta(x^{(i)}),
+#   y^{(i)})$; its gradient is the average of the per-example gradients.
+# * Gradient descent $x_{t+1} = x_t - \eta \nabla f(x_t)$ stops when $\lVert\nabla f\rVert
+#   < \varepsilon$. On $x^2$ the step is $x \leftarrow (1 - 2\eta)x$: it converges for
+#   $0 < \eta < 1$, bounces between $\pm x_0$ at $\eta = 1$, diverges for $\eta > 1$. In
+#   general $\eta < 2/L$ (largest curvature), and the condition number $L/\mu$ sets the speed.
+# * Critical points are minima, maxima or saddle points (signs of the Hessian's
+#   eigenvalues); in high dimensions saddles dominate. Neural-network losses are not
+#   convex (symmetries, slices that bend both ways).
+# * A full-batch gradient costs a pass over all $n$ examples. SGD uses mini-batches of $B$
+#   examples: an unbiased gradient with noise $\propto 1/B$, many cheap steps per epoch, and
+#   a noise floor that a decreasing learning rate removes. Its noise helps to leave saddles.
+# * Momentum $g_t = \beta g_{t-1} + \nabla f(x_t)$, $x_{t+1} = x_t - \eta g_t$ speeds up
+#   progress along valleys; too much momentum ($\beta \to 1$) oscillates. Nesterov takes the
+#   gradient at the look-ahead point and brakes earlier.
+# * Adagrad divides by the root of the accumulated squared gradients (per coordinate in
+#   practice), RMSprop by a moving average of them; Adam adds momentum and bias correction,
+#   and with $\eta = 10^{-3}$ is the usual first choice.
+#
+# ## Further reading
+#
+# * S. Ruder. An overview of gradient descent optimization algorithms. arXiv:1609.04747,
+#   2016.
+# * G. Goh. Why momentum really works. *Distill*, 2017. doi:10.23915/distill.00006.
+# * I. Goodfellow, Y. Bengio, A. Courville. *Deep Learning*. MIT Press, 2016. Chapter 8
+#   (optimization for training deep models).
+# * L. Bottou, F. E. Curtis, J. Nocedal. Optimization methods for large-scale machine
+#   learning. *SIAM Review* 60(2):223–311, 2018.
+# * H. Robbins, S. Monro. A stochastic approximation method. *The Annals of Mathematical
+#   Statistics* 22(3):400–407, 1951.
+# * B. T. Polyak. Some methods of speeding up the convergence of iteration methods. *USSR
+#   Computational Mathematics and Mathematical Physics* 4(5):1–17, 1964.
+# * Y. Nesterov. A method of solving a convex programming problem with convergence rate
+#   $O(1/k^2)$. *Soviet Mathematics Doklady* 27(2):372–376, 1983.
+# * I. Sutskever, J. Martens, G. Dahl, G. Hinton. On the importance of initialization and
+#   momentum in deep learning. *Proceedings of ICML*, PMLR 28(3):1139–1147, 2013.
+# * J. Duchi, E. Hazan, Y. Singer. Adaptive subgradient methods for online learning and
+#   stochastic optimization. *Journal of Machine Learning Research* 12:2121–2159, 2011.
+# * T. Tieleman, G. Hinton. Lecture 6.5 — RMSprop: divide the gradient by a running average
+#   of its recent magnitude. *COURSERA: Neural Networks for Machine Learning*, 2012.
+# * D. P. Kingma, J. Ba. Adam: a method for stochastic optimization. *International
+#   Conference on Learning Representations (ICLR)*, 2015. arXiv:1412.6980.
+# * C. Jin, R. Ge, P. Netrapalli, S. M. Kakade, M. I. Jordan. How to escape saddle points
+#   efficiently. *Proceedings of ICML*, PMLR 70:1724–1732, 2017.
+# * C. Jin, P. Netrapalli, R. Ge, S. M. Kakade, M. I. Jordan. On nonconvex optimization for
+#   machine learning: gradients, stochasticity, and saddle points. arXiv:1902.04811, 2019;
+#   *Journal of the ACM* 68(2):11, 2021.
+# * J. D. Lee, M. Simchowitz, M. I. Jordan, B. Recht. Gradient descent only converges to
+#   minimizers. *Proceedings of COLT*, PMLR 49:1246–1257, 2016.
+# * Y. N. Dauphin, R. Pascanu, C. Gulcehre, K. Cho, S. Ganguli, Y. Bengio. Identifying and
+#   attacking the saddle point problem in high-dimensional non-convex optimization.
+#   *Advances in Neural Information Processing Systems* 27, 2014.
+# * H. Li, Z. Xu, G. Taylor, C. Studer, T. Goldstein. Visualizing the loss landscape of
+#   neural nets. *Advances in Neural Information Processing Systems* 31, 2018.
+# * A. Choromanska, M. Henaff, M. Mathieu, G. Ben Arous, Y. LeCun. The loss surfaces of
+#   multilayer networks. *Proceedings of AISTATS*, PMLR 38:192–204, 2015.
+# * T. Garipov, P. Izmailov, D. Podoprikhin, D. Vetrov, A. G. Wilson. Loss surfaces, mode
+#   connectivity, and fast ensembling of DNNs. *Advances in Neural Information Processing
+#   Systems* 31, 2018.
+# * F. Draxler, K. Veschgini, M. Salmhofer, F. Hamprecht. Essentially no barriers in neural
+#   network energy landscape. *Proceedings of ICML*, PMLR 80:1309–1318, 2018.
+# * H. H. Rosenbrock. An automatic method for finding the greatest or least value of a
+#   function. *The Computer Journal* 3(3):175–184, 1960.
+# * D. M. Himmelblau. *Applied Nonlinear Programming*. McGraw-Hill, 1972.
