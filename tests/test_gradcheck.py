@@ -47,3 +47,24 @@ def test_bad_inputs_get_clear_errors():
         gradcheck.check_gradient(lambda v: v.sum(), np.ones(3), np.ones(2))
     with pytest.raises(ValueError, match="shapes must match"):
         gradcheck.rel_error(np.ones(2), np.ones(3))
+
+
+def test_tiny_entries_are_judged_against_round_off_not_relative_noise():
+    # The loss of an MLP is near 2 while some weight gradients are near 1e-6: the centred
+    # difference then carries ~1e-11 of round-off, a relative error of ~1e-5 on such an entry.
+    # A correct gradient must pass; one that is wrong on a tiny entry by 10 % must not.
+    rng = np.random.default_rng(3)
+    scales = np.where(np.arange(40) % 2 == 0, 1e-6, 1.0)  # every other column tiny
+    B = rng.normal(size=(30, 40)) * scales
+
+    def f(v):
+        return 2.0 + np.sum(np.tanh(B @ v))
+
+    x = rng.normal(size=40)
+    exact = B.T @ (1 - np.tanh(B @ x) ** 2)
+    assert 1e-8 < np.abs(exact[::2]).max() < 1e-5  # the tiny entries are there
+    assert gradcheck.check_gradient(f, x.copy(), exact) < 1e-6
+    wrong = exact.copy()
+    wrong[0] *= 1.1
+    with pytest.raises(gradcheck.GradientCheckError, match=r"index \(0,\)"):
+        gradcheck.check_gradient(f, x.copy(), wrong)

@@ -722,9 +722,11 @@ plt.show()
 # `course.gradcheck.check_gradient` does the comparison for a whole parameter array and
 # raises an error that names the parameter, the worst entry, both values and the relative
 # error. In float64 a correct gradient typically gives $10^{-7}$ or less; a wrong one gives
-# errors near 1. Entries that are almost 0 are the exception: round-off is then large
-# *relative* to the entry (an entry of $10^{-6}$ computed from losses near 2 keeps only a few
-# digits), so with many tiny entries we allow $10^{-5}$.
+# errors near 1. Entries that are almost 0 need care: the round-off of the difference,
+# about $\varepsilon_{\text{mach}} |J| / h \approx 10^{-11}$ for a loss near 2, does not shrink
+# with the entry, so an entry of $10^{-6}$ keeps only five or six digits. `check_gradient`
+# therefore accepts an entry that agrees either relatively (to `tol`) or absolutely to that
+# round-off level, $10\,\varepsilon_{\text{mach}} \max(1, |J|)/h$.
 #
 # We check our MLP backward pass, then a buggy version that forgets the derivative of the
 # activation ($\delta_{\ell} = W_{\ell+1}^\top\delta_{\ell+1}$ without $a'(z_\ell)$).
@@ -750,7 +752,6 @@ def check_backward(backward_fn):
                 params[ell][which].copy(),
                 grads[ell][which],
                 name=f"{name}{ell + 1}",
-                tol=1e-5,
             )
             print(f"{name}{ell + 1} {params[ell][which].shape}: relative error {err:.1e}")
 
