@@ -71,3 +71,20 @@ def test_gitignore_keeps_student_work_and_gradebook_out():
     ignored = (ROOT / ".gitignore").read_text().split()
     for entry in ("submitted/", "autograded/", "feedback/", "gradebook.db", "artifacts/"):
         assert entry in ignored
+
+
+def test_readme_lists_every_lecture_and_lab_with_a_working_colab_link():
+    from tools.nbbuild import COURSE_URL
+
+    readme = (ROOT / "README.md").read_text()
+    repo = COURSE_URL.removeprefix("git+https://github.com/")
+    notebooks = sorted(ROOT.glob("lectures/*.ipynb")) + sorted(ROOT.glob("labs/*/*.ipynb"))
+    assert notebooks
+    for path in notebooks:
+        rel = path.relative_to(ROOT).as_posix()
+        link = f"https://colab.research.google.com/github/{repo}/blob/main/{rel}"
+        assert link in readme, f"README.md should list {rel} with its Colab link {link}"
+    pattern = r"colab\.research\.google\.com/github/[^/]+/[^/]+/blob/main/([^)\s]+)"
+    linked = re.findall(pattern, readme)
+    missing = [rel for rel in linked if not (ROOT / rel).exists()]
+    assert not missing, f"README.md links to notebooks that do not exist: {missing}"
