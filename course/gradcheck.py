@@ -89,6 +89,7 @@ def check_gradient(
     name: str = "x",
     tol: float = 1e-6,
     h: float = 1e-5,
+    atol: float = 0.0,
 ) -> float:
     """Compare an analytic gradient of scalar ``f`` at ``x`` with finite differences.
 
@@ -99,7 +100,9 @@ def check_gradient(
     carries a round-off error of about ``eps * |f(x)| / h`` however small the entry is, so the
     denominator ``|numeric| + |analytic|`` is never taken below ``noise / tol`` with
     ``noise = 10 * eps * max(1, |f(x)|) / h``. An entry therefore passes when it agrees
-    relatively to ``tol`` or absolutely to the round-off level ``noise``.
+    relatively to ``tol`` or absolutely to the round-off level ``noise``. Give ``atol`` to
+    accept a larger absolute error too: a float32 gradient carries about ``1e-7`` times the
+    size of the terms it sums, whatever the size of the entry.
 
     >>> x = np.array([1.0, 2.0])
     >>> check_gradient(lambda v: (v ** 2).sum(), x, -2 * x, name="w")  # doctest: +ELLIPSIS
@@ -118,7 +121,7 @@ def check_gradient(
         )
     noise = 10 * np.finfo(np.float64).eps * max(1.0, abs(float(f(x)))) / h
     numeric = numerical_gradient(f, x, h)
-    scale = np.maximum(np.abs(numeric) + np.abs(analytic), max(noise / tol, 1e-12))
+    scale = np.maximum(np.abs(numeric) + np.abs(analytic), max(noise / tol, atol / tol, 1e-12))
     errors = np.abs(numeric - analytic) / scale
     error = float(errors.max(initial=0.0))
     if error > tol:

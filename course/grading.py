@@ -93,6 +93,16 @@ def check_unchanged(what: str, before, after, hint: str | None = None) -> None:
 FORBIDDEN = ("torch", "scipy", "course.conv", "course.optim", "sklearn")
 
 
+def _local_names(code: types.CodeType) -> set[str]:
+    """Names bound inside a function (arguments, assignments, loop variables), including
+    those of the lambdas and comprehensions nested in it."""
+    local = set(code.co_varnames) | set(code.co_cellvars)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            local |= _local_names(const)
+    return local
+
+
 def _forbidden_use(func, forbidden: tuple[str, ...], seen: set) -> str | None:
     """Name of the first forbidden library ``func`` (or a helper it calls) refers to."""
     if func in seen or not isinstance(func, types.FunctionType):
@@ -112,6 +122,8 @@ def _forbidden_use(func, forbidden: tuple[str, ...], seen: set) -> str | None:
             names[name] = cell.cell_contents
         except ValueError:  # a closure variable not bound yet
             pass
+    for name in _local_names(func.__code__):  # `F, C, HH, WW = w.shape` is not torch's F
+        names.pop(name, None)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -140,6 +152,11 @@ def check_numpy_only(what: str, func, forbidden: tuple[str, ...] = FORBIDDEN) ->
     >>> def double(x):
     ...     return 2 * np.asarray(x)
     >>> check_numpy_only("double", double)
+    >>> import torch.nn.functional as F
+    >>> def filters(w):  # a local F (number of filters) is not torch's F
+    ...     F, C = w.shape[:2]
+    ...     return F * C
+    >>> check_numpy_only("filters", filters)
     """
     found = _forbidden_use(func, tuple(forbidden), set())
     if found:

@@ -68,3 +68,17 @@ def test_tiny_entries_are_judged_against_round_off_not_relative_noise():
     wrong[0] *= 1.1
     with pytest.raises(gradcheck.GradientCheckError, match=r"index \(0,\)"):
         gradcheck.check_gradient(f, x.copy(), wrong)
+
+
+def test_check_gradient_atol_accepts_float32_but_not_a_wrong_gradient():
+    rng = np.random.default_rng(3)
+    A, x = rng.normal(size=(6, 6)), rng.normal(size=6)
+    exact = A.T @ (A @ x)  # gradient of |A x|^2 / 2, with entries of very different sizes
+
+    def f(v):
+        return 0.5 * float(np.sum((A @ v) ** 2))
+
+    float32 = A.astype(np.float32).T @ (A.astype(np.float32) @ x.astype(np.float32))
+    assert gradcheck.check_gradient(f, x.copy(), float32, tol=1e-5, atol=1e-5) <= 1e-5
+    with pytest.raises(gradcheck.GradientCheckError):
+        gradcheck.check_gradient(f, x.copy(), exact * 1.001, tol=1e-5, atol=1e-5)

@@ -66,3 +66,18 @@ def test_numpy_only_catches_torch_and_helpers_but_not_numpy():
 
     with pytest.raises(AssertionError, match="course.conv"):
         grading.check_numpy_only("sneaky", sneaky)
+
+
+def test_numpy_only_ignores_local_names_that_shadow_a_global_torch_alias():
+    import torch.nn.functional as F  # what a lab's test cell imports next to student code
+
+    def conv_shapes(w):  # F is the number of filters here, as in the lab's docstrings
+        F, C, HH, WW = w.shape
+        return np.zeros((F, C * HH * WW))
+
+    def conv_torch(x, w):
+        return F.conv2d(x, w)
+
+    grading.check_numpy_only("conv_shapes", conv_shapes)
+    with pytest.raises(AssertionError, match="torch"):
+        grading.check_numpy_only("conv_torch", conv_torch)

@@ -71,16 +71,19 @@ def _same_state(before, after):
     return all(np.array_equal(np.asarray(before[k]), np.asarray(after[k])) for k in before)
 
 
-def run_rule(step, w0, grads, num_steps=None, **hyper):
+def run_rule(step, w0, grads, num_steps=None, lr_schedule=None, **hyper):
     """Run `step` from `w0` with `state = {}`: returns the parameters after each step.
 
     grads: a list of gradients, one per step, or a function `grad(w)` (then give num_steps).
+    lr_schedule: optional list of learning rates, one per step (as a scheduler sets them).
     Returns an array of shape (num_steps, *w0.shape). Fails if an input is modified in place.
     """
     w, state, path = np.array(w0, dtype=np.float64), {}, []
     for k in range(num_steps if callable(grads) else len(grads)):
         dw = np.array(grads(w) if callable(grads) else grads[k], dtype=np.float64)
         w_before, dw_before, state_before = w.copy(), dw.copy(), copy.deepcopy(state)
+        if lr_schedule is not None:
+            hyper["lr"] = lr_schedule[k]
         result = step(w, dw, state, **hyper)
         check_type(f"what {step.__name__} returns", result, tuple,
                    hint="return a pair: (new_w, new_state)")
@@ -99,12 +102,16 @@ def run_rule(step, w0, grads, num_steps=None, **hyper):
     return np.array(path)
 
 
-def torch_run(optimizer_class, w0, grads, num_steps=None, **hyper):
+def torch_run(optimizer_class, w0, grads, num_steps=None, lr_schedule=None, **hyper):
     """The same steps as run_rule, taken by a torch.optim optimizer in float64."""
     p = torch.tensor(np.array(w0, dtype=np.float64), requires_grad=True)
+    if lr_schedule is not None:
+        hyper["lr"] = lr_schedule[0]
     optimizer = optimizer_class([p], **hyper)
     path = []
     for k in range(num_steps if callable(grads) else len(grads)):
+        if lr_schedule is not None:
+            optimizer.param_groups[0]["lr"] = lr_schedule[k]
         g = grads(p.detach().numpy().copy()) if callable(grads) else grads[k]
         p.grad = torch.tensor(np.array(g, dtype=np.float64))
         optimizer.step()
@@ -165,7 +172,8 @@ for shape, lr in [((3, 4), 0.05), ((1,), 0.7), ((6,), 1e-3)]:
 #
 # (Many texts write $v \leftarrow \mu v - \eta g,\ w \leftarrow w + v$. With a constant learning
 # rate this is the same rule with $v = -\eta b$; PyTorch's form keeps $\eta$ out of the buffer,
-# so changing the learning rate mid-training behaves better.)
+# so changing the learning rate mid-training behaves better. The hidden tests change it
+# mid-run, as a learning-rate scheduler does: use PyTorch's form, here and in section 3.)
 
 # %% nbgrader=solution id=momentum_step
 def momentum_step(w, dw, state, lr, mu=0.9):
@@ -214,6 +222,16 @@ check_close("40 momentum steps on a quadratic (gradient depends on w)",
             run_rule(momentum_step, [2.0, 1.0], lambda v: curvature_h * v, 40, lr=0.04, mu=0.8),
             torch_run(torch.optim.SGD, [2.0, 1.0], lambda v: curvature_h * v, 40, lr=0.04,
                       momentum=0.8), rtol=1e-5, atol=1e-6)
+# PyTorch keeps lr out of the velocity, so a learning-rate schedule changes the step at once;
+# the textbook form v = mu * v - lr * g (lr inside the velocity) agrees only while lr is fixed.
+w0_h = rng_h.normal(size=4)
+grads_h = list(rng_h.normal(size=(20, 4)))
+lrs_h = [0.1] * 10 + [0.01] * 10
+check_close("20 momentum steps whose learning rate drops from 0.1 to 0.01 after 10 steps",
+            run_rule(momentum_step, w0_h, grads_h, lr_schedule=lrs_h, mu=0.9),
+            torch_run(torch.optim.SGD, w0_h, grads_h, lr_schedule=lrs_h, momentum=0.9),
+            rtol=1e-5, atol=1e-6,
+            hint="keep lr out of the velocity, as PyTorch does: b = mu * b + g, then w - lr * b")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -272,6 +290,16 @@ check_close("40 Nesterov steps on a quadratic (gradient depends on w)",
             run_rule(nesterov_step, [2.0, 1.0], lambda v: curvature_h * v, 40, lr=0.04, mu=0.8),
             torch_run(torch.optim.SGD, [2.0, 1.0], lambda v: curvature_h * v, 40, lr=0.04,
                       momentum=0.8, nesterov=True), rtol=1e-5, atol=1e-6)
+# PyTorch keeps lr out of the velocity, so a learning-rate schedule changes the step at once;
+# the textbook form v = mu * v - lr * g (lr inside the velocity) agrees only while lr is fixed.
+w0_h = rng_h.normal(size=4)
+grads_h = list(rng_h.normal(size=(20, 4)))
+lrs_h = [0.1] * 10 + [0.01] * 10
+check_close("20 Nesterov steps whose learning rate drops from 0.1 to 0.01 after 10 steps",
+            run_rule(nesterov_step, w0_h, grads_h, lr_schedule=lrs_h, mu=0.9),
+            torch_run(torch.optim.SGD, w0_h, grads_h, lr_schedule=lrs_h, momentum=0.9,
+                      nesterov=True), rtol=1e-5, atol=1e-6,
+            hint="keep lr out of the velocity, as PyTorch does: b = mu * b + g, then w - lr * (g + mu * b)")
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -85,12 +85,20 @@ hidden_rng = np.random.default_rng(301)
 for N, D, M in [(1, 4, 3), (7, 5, 2), (3, 1, 6), (16, 10, 1)]:
     x_h, w_h, b_h = (hidden_rng.normal(size=s) for s in [(N, D), (D, M), (M,)])
     keep = [a.copy() for a in (x_h, w_h, b_h)]
-    out_h, _ = affine_forward(x_h, w_h, b_h)
+    out_h, cache_h = affine_forward(x_h, w_h, b_h)
     reference = torch.nn.functional.linear(
         torch.from_numpy(x_h), torch.from_numpy(w_h.T), torch.from_numpy(b_h)
     ).numpy()
     check_close(f"affine_forward on x {x_h.shape}, w {w_h.shape}", out_h, reference,
                 rtol=1e-5, atol=1e-6)
+    check_type("the cache of affine_forward", cache_h, tuple, hint="cache = (x, w, b)")
+    if len(cache_h) != 3 or not all(
+        np.array_equal(np.asarray(c), a) for c, a in zip(cache_h, (x_h, w_h, b_h))
+    ):
+        raise AssertionError(
+            "the cache of affine_forward is wrong.\n  expected: the tuple (x, w, b) of its inputs"
+            f"\n  got:      a tuple of {len(cache_h)} items\n  hint: affine_backward is "
+            "graded with cache = (x, w, b), exactly as the docstring says")
     for before, after in zip(keep, (x_h, w_h, b_h)):
         check_unchanged("an input of affine_forward", before, after)
 ### END HIDDEN TESTS
@@ -387,17 +395,19 @@ import torch
 
 hidden_rng = np.random.default_rng(307)
 cases = [(1, 3, 0.0, 1.0), (8, 10, 0.0, 2.0), (5, 2, 0.0, 1.0), (6, 4, 1000.0, 3.0),
-         (3, 5, -1000.0, 3.0), (4, 7, 0.0, 40.0)]
+         (3, 5, -1000.0, 3.0), (4, 7, 0.0, 40.0),
+         (4, 5, [1000.0, 0.0, -1000.0, 500.0], 1.0)]  # rows far apart: each needs its own max
 for N, C, shift, spread in cases:
-    s_h = hidden_rng.normal(shift, spread, size=(N, C))
+    s_h = hidden_rng.normal(0, spread, size=(N, C)) + np.reshape(shift, (-1, 1))
     y_h = hidden_rng.integers(0, C, N)
     keep = [s_h.copy(), y_h.copy()]
     s_t = torch.tensor(s_h, requires_grad=True)
     loss_t = torch.nn.functional.cross_entropy(s_t, torch.from_numpy(y_h))
     loss_t.backward()
     loss_h, ds_h = softmax_cross_entropy(s_h, y_h)
-    where = f"N={N}, C={C}, scores around {shift:g} (spread {spread:g})"
-    check_close(f"the loss for {where}", loss_h, loss_t.item(), rtol=1e-6, atol=1e-8)
+    where = f"N={N}, C={C}, scores around {shift} (spread {spread:g})"
+    check_close(f"the loss for {where}", loss_h, loss_t.item(), rtol=1e-6, atol=1e-8,
+                hint="subtract each row's own maximum, scores.max(axis=1, keepdims=True)")
     check_close(f"dscores for {where}", ds_h, s_t.grad.numpy(), rtol=1e-5, atol=1e-8)
     check_unchanged("scores", keep[0], s_h)
     check_unchanged("y", keep[1], y_h)
@@ -671,6 +681,32 @@ for key in ("W1", "b1", "W2", "b2"):
 _, losses_count = train_two_layer(params_h, X_h[:10], y_h[:10], lr=0.01, reg=0.0,
                                   num_epochs=3, batch_size=5, seed=1)
 check_close("the number of losses for 10 examples, batches of 5, 3 epochs", len(losses_count), 6)
+_, losses_count = train_two_layer(params_h, X_h, y_h, lr=0.01, reg=0.0, num_epochs=2,
+                                  batch_size=4, seed=1)
+check_close("the number of losses for 11 examples, batches of 4, 2 epochs", len(losses_count), 6,
+            hint="keep the last, smaller batch: batches of 4, 4 and 3 in every epoch")
+# Shuffling: with lr = 0 the parameters never move, so with batches of one example the losses
+# of an epoch are the per-example losses in the order the examples were used.
+X_s, y_s = hidden_rng.normal(size=(12, D_h)), hidden_rng.integers(0, C_h, 12)
+scores_s = np.maximum(X_s @ params_h["W1"] + params_h["b1"], 0) @ params_h["W2"] + params_h["b2"]
+per_example = torch.nn.functional.cross_entropy(
+    torch.from_numpy(scores_s), torch.from_numpy(y_s), reduction="none").numpy()
+_, losses_s = train_two_layer(params_h, X_s, y_s, lr=0.0, reg=0.0, num_epochs=3, batch_size=1,
+                              seed=4)
+check_close("the number of losses for 12 examples, batches of 1, 3 epochs", len(losses_s), 36)
+orders_s = []
+for epoch in range(3):
+    epoch_losses = np.asarray(losses_s[12 * epoch : 12 * epoch + 12], dtype=float)
+    check_close(f"the sorted losses of epoch {epoch + 1} with batches of one example",
+                np.sort(epoch_losses), np.sort(per_example), rtol=1e-6, atol=1e-9,
+                hint="every example exactly once per epoch: index with rng.permutation(N)")
+    orders_s.append(tuple(np.abs(epoch_losses[:, None] - per_example).argmin(axis=1)))
+if len(set(orders_s)) < 3 or tuple(range(12)) in orders_s:
+    raise AssertionError(
+        "train_two_layer must shuffle the examples in a new order every epoch.\n"
+        f"  got the orders {orders_s[0]}, {orders_s[1]} and {orders_s[2]} in 3 epochs\n"
+        "  hint: create rng = np.random.default_rng(seed) once, before the epochs, and draw "
+        "rng.permutation(N) at the start of each epoch")
 # The real thing: digits, with a fixed seed, must reach 90 % test accuracy.
 digits_h = course_data.load_digits(flatten=True)
 start_h = init_two_layer(64, 64, 10, seed=0)

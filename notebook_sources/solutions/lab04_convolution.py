@@ -359,8 +359,9 @@ def conv_sum(x_, w_, b_):
     return float((out.numpy() * dout_g).sum())
 
 
-check_gradient(lambda v: conv_sum(v, w_g, b_g), x_g, dx_g, name="x")
-check_gradient(lambda v: conv_sum(x_g, v, b_g), w_g, dw_g, name="w")
+# float32 gradients pass too: they may differ from finite differences by about 1e-6
+check_gradient(lambda v: conv_sum(v, w_g, b_g), x_g, dx_g, name="x", tol=1e-5, atol=1e-5)
+check_gradient(lambda v: conv_sum(x_g, v, b_g), w_g, dw_g, name="w", tol=1e-5, atol=1e-5)
 check_unchanged("dout", dout_copy, dout_g)
 check_numpy_only("conv_backward", conv_backward)
 print("conv_backward: visible tests passed")
@@ -402,9 +403,10 @@ for N, C, H, W, nf, HH, WW, S, P, D in cases:
 #
 # Backward: the maximum passes its gradient to the input that attained it — the **arg max** of
 # the window — and nothing to the other inputs. When windows overlap (stride < window), one
-# input can be the maximum of several windows: its gradients *add up*. (If a window holds
-# several equal maxima, send the gradient to the first one in row-major order; the tests use
-# random data without ties.) Cache: `(x, window, stride)`.
+# input can be the maximum of several windows: its gradients *add up*. If a window holds
+# several equal maxima — common after a ReLU, where whole windows are 0 — send its gradient to
+# **one** of them (the first in row-major order, as PyTorch does), not a copy to each: the
+# hidden tests include such windows. Cache: `(x, window, stride)`.
 
 # %% nbgrader=solution id=max_pool_forward
 def max_pool_forward(x, window=2, stride=2):
@@ -523,6 +525,25 @@ for N, C, H, W, K, S in [(1, 1, 4, 4, 2, 2), (2, 3, 5, 7, 3, 1), (3, 2, 9, 6, 3,
                 max_pool_backward(dout_h, (x_h, K, S)), x_t.grad.numpy(), rtol=1e-5, atol=1e-6)
     check_unchanged("x", keep[0], x_h)
     check_unchanged("dout", keep[1], dout_h)
+# Ties, as after a ReLU: each 2x2 window (stride 2, so they do not overlap) must pass its whole
+# gradient to exactly one of its maxima.
+x_h = np.maximum(hidden_rng.normal(size=(2, 3, 6, 6)), 0.0)
+x_h[:, :, :2, :2] = 0.0  # windows of zeros: four equal maxima
+x_h[:, :, 2:4, 2:4] = 1.5  # four equal positive maxima
+dout_h = hidden_rng.uniform(1.0, 2.0, size=(2, 3, 3, 3))
+dx_h = max_pool_backward(dout_h, (x_h, 2, 2))
+check_shape("max_pool_backward with tied maxima", dx_h, x_h.shape)
+dx_windows = np.asarray(dx_h).reshape(2, 3, 3, 2, 3, 2).transpose(0, 1, 2, 4, 3, 5)
+x_windows = x_h.reshape(2, 3, 3, 2, 3, 2).transpose(0, 1, 2, 4, 3, 5)
+check_close("the gradient each 2x2 window passes back (summed over the window, ties included)",
+            dx_windows.sum(axis=(-2, -1)), dout_h, rtol=1e-5, atol=1e-6,
+            hint="a window with several equal maxima sends its gradient to ONE of them (the "
+                 "first), not a copy to each")
+at_max = x_windows == x_windows.max(axis=(-2, -1), keepdims=True)
+if np.any(dx_windows[~at_max] != 0) or np.any((dx_windows != 0).sum(axis=(-2, -1)) != 1):
+    raise AssertionError("max_pool_backward with tied maxima is wrong.\n  expected: each "
+                         "window's gradient at exactly one of its maxima\n  got:      gradient "
+                         "spread over several inputs or away from the maximum")
 ### END HIDDEN TESTS
 
 # %% [markdown]
