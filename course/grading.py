@@ -23,6 +23,10 @@ import numpy as np
 __all__ = ["check_close", "check_shape", "check_unchanged", "check_type", "check_numpy_only"]
 
 
+#: The hint for a function that gave None: the cell's own hint is about values, not this.
+_NO_RETURN = "the function returned None: did you forget `return`?"
+
+
 def _fail(what: str, expected, got, hint: str | None, problem: str = "is wrong") -> None:
     message = f"{what} {problem}.\n  expected: {expected}\n  got:      {got}"
     if hint:
@@ -47,7 +51,7 @@ def check_type(what: str, got, expected_type, hint: str | None = None) -> None:
 def check_shape(what: str, got, shape: tuple, hint: str | None = None) -> None:
     """Fail unless ``got`` is an array of shape ``shape``."""
     if got is None:
-        _fail(what, f"an array of shape {shape}", "None", hint or "did you forget `return`?")
+        _fail(what, f"an array of shape {shape}", "None", _NO_RETURN, "is missing")
     got_shape = np.shape(got)
     if tuple(got_shape) != tuple(shape):
         _fail(
@@ -60,7 +64,7 @@ def check_close(
 ) -> None:
     """Fail unless ``got`` matches ``expected`` (shape and values within tolerance)."""
     if got is None:
-        _fail(what, _show(expected), "None", hint or "did you forget `return`?")
+        _fail(what, _show(expected), "None", _NO_RETURN, "is missing")
     expected_arr = np.asarray(expected, dtype=np.float64)
     try:
         got_arr = np.asarray(got, dtype=np.float64)

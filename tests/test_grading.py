@@ -81,3 +81,10 @@ def test_numpy_only_ignores_local_names_that_shadow_a_global_torch_alias():
     grading.check_numpy_only("conv_shapes", conv_shapes)
     with pytest.raises(AssertionError, match="torch"):
         grading.check_numpy_only("conv_torch", conv_torch)
+
+
+def test_none_says_return_even_when_the_cell_gives_its_own_hint():
+    # The cell's hint is about values ("use X @ w + b"); a None result needs the return hint.
+    for check, args in [(grading.check_close, ([1.0],)), (grading.check_shape, ((1,),))]:
+        with pytest.raises(AssertionError, match="returned None: did you forget `return`"):
+            check("predict(X, w, b)", None, *args, hint="use X @ w + b")
