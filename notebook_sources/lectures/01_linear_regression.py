@@ -43,8 +43,10 @@ rng = np.random.default_rng(0)
 #   AI systems contain no learning at all (a chess engine built from search and hand-written
 #   rules, an expert system).
 # * **Machine learning (ML)** is the part of AI where the behaviour of the program is not
-#   written by hand but *fitted to data*. Following Mitchell (1997), a program learns from
-#   experience $E$ (the data) on a task $T$ if its performance $P$ on $T$ improves with $E$.
+#   written by hand but *fitted to data*; Samuel (1959), whose checkers program improved by
+#   playing against itself, made the term popular. Following Mitchell (1997), a program
+#   learns from experience $E$ (the data) on a task $T$ if its performance on $T$,
+#   measured by $P$, improves with $E$.
 # * **Deep learning (DL)** is the part of ML whose models are deep neural networks: long
 #   compositions of simple, differentiable layers whose parameters are all fitted together by
 #   gradient descent. The layers learn their own features from raw inputs (pixels, sound,
@@ -130,6 +132,7 @@ ax.scatter(x_train_cm, y_train, s=15, label="training set")
 ax.scatter(x_test_cm, y_test, s=25, marker="s", label="test set")
 ax.set_xlabel("height (cm)")
 ax.set_ylabel("weight (kg)")
+ax.set_title("100 generated adults, split 80/20")
 ax.legend()
 plt.show()
 
@@ -171,9 +174,11 @@ fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
 axes[0].plot(r, np.abs(r), label=r"$|r|$")
 axes[0].plot(r, 0.5 * r**2, label=r"$\frac{1}{2}r^2$")
 axes[0].set_title("loss of one prediction")
+axes[0].set_ylabel("loss $L$")
 axes[1].plot(r, np.sign(r), label=r"$\frac{d}{dr}|r| = \mathrm{sign}(r)$")
 axes[1].plot(r, r, label=r"$\frac{d}{dr}\frac{1}{2}r^2 = r$")
 axes[1].set_title("its derivative: the size of the correction")
+axes[1].set_ylabel(r"$dL/dr$")
 for ax in axes:
     ax.set_xlabel(r"residual $r = \hat y - y$")
     ax.axhline(0, color="0.7", lw=0.8)
@@ -248,6 +253,9 @@ ax.plot(xs, product(xs), label=r"$x^2 \sin x$")
 ax.plot(xs, product(x0) + slope * (xs - x0), "--", label=f"tangent at {x0}, slope {slope:.3f}")
 ax.plot([x0], [product(x0)], "ko")
 ax.set_ylim(-1.5, 4)
+ax.set_xlabel("x")
+ax.set_ylabel("f(x) g(x)")
+ax.set_title("the product rule gives the slope of the tangent")
 ax.legend()
 plt.show()
 
@@ -281,7 +289,7 @@ for name, op in [("|x|", torch.abs), ("max(x, 0)", torch.relu)]:
     )[0]
     print(f"{name:9s} at 0: PyTorch uses {t.grad.item():.1f}, centred difference {numeric:.1f}")
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
 all_slopes = [(-1, -0.5, 0, 0.5, 1), (0, 0.5, 1)]
 for ax, (name, func), slopes in zip(axes, functions.items(), all_slopes, strict=True):
     ax.plot(grid, func(grid), "k", lw=2, label=name)
@@ -289,7 +297,9 @@ for ax, (name, func), slopes in zip(axes, functions.items(), all_slopes, strict=
         ax.plot(grid, s * grid, lw=1, alpha=0.8, label=f"slope {s}")
     ax.set_ylim(-1, 2)
     ax.set_title(f"subgradients of {name} at 0")
-    ax.legend(fontsize=7)
+    ax.set_xlabel("x")
+    ax.set_ylabel("f(x) and lines s·x")
+    ax.legend(fontsize=8, loc="upper center")
 plt.show()
 
 # %% [markdown]
@@ -431,7 +441,7 @@ for lr, path in paths.items():
         f"lr = {lr:4}: factor 1 - 2 lr = {factor:5.2f}, w after {num_steps} steps = {path[-1]:9.4f}"
     )
 
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
 for ax, lr, title in [
     (axes[0], 0.05, "small: slow progress"),
     (axes[1], 0.9, "large: oscillation"),
@@ -508,6 +518,7 @@ axes[1].scatter(x_test_cm, y_test, s=20, marker="s", label="test")
 axes[1].plot(line, h((line - mu) / sigma, theta), "k", label="fitted line")
 axes[1].set_xlabel("height (cm)")
 axes[1].set_ylabel("weight (kg)")
+axes[1].set_title("the fitted line on training and test data")
 axes[1].legend()
 plt.show()
 
@@ -543,15 +554,23 @@ plt.show()
 # mini-batch slices (`X[i:i+batch_size]`), so batches are contiguous blocks of memory.
 #
 # The data set: scikit-learn's **diabetes** set (Efron et al., 2004), 442 patients, 10
-# standardized features (age, sex, body-mass index, blood pressure, six blood serum
-# measurements) and a measure of disease progression one year later.
+# features (age, sex, body-mass index, blood pressure, six blood serum measurements) and a
+# measure of disease progression one year later. As with the heights, we split 80/20 first
+# and then standardize every feature with the mean and standard deviation of the *training*
+# patients.
 
 # %%
-X_raw, y_all = data.load_diabetes()
+X_raw, y_all = data.load_diabetes(standardize=False)  # original units
 feature_names = ["bias", *sk_load_diabetes().feature_names]
 X_all = np.column_stack([np.ones(len(X_raw)), X_raw])  # (442, 11): a column of ones first
 diabetes = data.train_test_split(X_all, y_all, test_fraction=0.2, seed=0, stratify=False)
-X, y = diabetes.X_train, diabetes.y_train
+# standardize the 10 features (not the column of ones) with training statistics only
+feature_mean = diabetes.X_train[:, 1:].mean(axis=0)  # (10,)
+feature_std = diabetes.X_train[:, 1:].std(axis=0)  # (10,)
+X, X_test = diabetes.X_train.copy(), diabetes.X_test.copy()
+X[:, 1:] = (X[:, 1:] - feature_mean) / feature_std
+X_test[:, 1:] = (X_test[:, 1:] - feature_mean) / feature_std
+y, y_test_d = diabetes.y_train, diabetes.y_test
 print(f"all data: {X_raw.shape} features -> design matrix {X_all.shape}")
 print(f"X: {X.shape}, y: {y.shape}; C-contiguous: {X.flags['C_CONTIGUOUS']}")
 print(
@@ -564,7 +583,7 @@ im = ax.imshow(X[:15], cmap="coolwarm", vmin=-2.5, vmax=2.5)
 ax.set_xticks(range(len(feature_names)), feature_names, rotation=45)
 ax.set_ylabel("example (row)")
 ax.set_title("the first 15 rows of the design matrix X")
-fig.colorbar(im, ax=ax, shrink=0.8)
+fig.colorbar(im, ax=ax, shrink=0.8, label="standardized value")
 plt.show()
 
 
@@ -688,9 +707,8 @@ for _ in range(3000):
     distances.append(np.linalg.norm(w - w_ls))
 for step in (10, 100, 1000, 3000):
     print(
-        f"step {step:5d}: J - J* = {gaps[step - 1]:10.4f}, ||w - w*|| = {distances[step - 1]:8.4f}"
+        f"step {step:5d}: J - J* = {gaps[step - 1]:9.2e}, ||w - w*|| = {distances[step - 1]:8.4f}"
     )
-X_test, y_test_d = diabetes.X_test, diabetes.y_test
 for name, weights in [("closed form", w_ls), ("gradient descent", w)]:
     train_mse, test_mse = 2 * mse(X, y, weights), 2 * mse(X_test, y_test_d, weights)
     print(f"{name:17s}: train MSE {train_mse:8.1f}, test MSE {test_mse:8.1f}")
@@ -699,6 +717,7 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
 axes[0].semilogy(gaps, label=r"$J(\mathbf{w}_t) - J(\mathbf{w}^\star)$")
 axes[0].semilogy(distances, label=r"$\|\mathbf{w}_t - \mathbf{w}^\star\|$")
 axes[0].set_xlabel("gradient-descent step")
+axes[0].set_ylabel("gap to the closed form (log scale)")
 axes[0].legend()
 axes[0].set_title("gradient descent approaches the closed form")
 position = np.arange(len(w_ls))
@@ -706,6 +725,7 @@ axes[1].bar(position - 0.2, w_ls, 0.4, label="closed form")
 axes[1].bar(position + 0.2, w, 0.4, label="gradient descent")
 axes[1].set_xticks(position, feature_names, rotation=45)
 axes[1].set_title("fitted weights")
+axes[1].set_ylabel(r"weight $w_j$")
 axes[1].legend()
 plt.show()
 
@@ -734,7 +754,8 @@ print(f"correlation of s1 and s2: {np.corrcoef(X_raw[:, 4], X_raw[:, 5])[0, 1]:.
 # step?</summary>
 #
 # $(11, 11)$, $(11,)$ and $(11,)$ (the shape of $\mathbf w$). One step computes
-# $X\mathbf w$ and $X^\top \mathbf r$: about $2mn$ multiplications each, so $O(mn)$.
+# $X\mathbf w$ and $X^\top \mathbf r$: $m \cdot 11$ multiply–adds each, so $O(mn)$ for
+# $n$ columns.
 # </details>
 #
 # <details><summary><b>Check yourself.</b> Which of the two errors printed above, training or

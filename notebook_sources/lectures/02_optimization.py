@@ -514,14 +514,22 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 5))
 draw_surface(himmelblau, axes[0])
 axes[0].plot(*peak, "^", ms=10, color="#E69F00", mec="k", zorder=5)
 basin_colours = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
+end_distances, basin_counts = [], [0, 0, 0, 0]
 for sx in np.linspace(-4, 4, 5):
     for sy in np.linspace(-4, 4, 5):
         run = optim.run(himmelblau, optim.Stepper("gd", himmelblau.lr), start=[sx, sy], steps=300)
         end = run.points[-1]
-        basin = np.argmin([np.hypot(*(end - np.array(m))) for m in himmelblau.minima])
+        distances_to_minima = [np.hypot(*(end - np.array(m))) for m in himmelblau.minima]
+        basin = np.argmin(distances_to_minima)
+        end_distances.append(min(distances_to_minima))
+        basin_counts[basin] += 1
         axes[0].plot(run.points[:, 0], run.points[:, 1], "-", lw=1, color=basin_colours[basin])
         axes[0].plot(sx, sy, "o", ms=4, color=basin_colours[basin])
 axes[0].set_title("Himmelblau: 4 minima (★), 4 saddles (✖), 1 maximum (▲)")
+print(
+    f"Himmelblau: all 25 runs end within {max(end_distances):.1e} of a minimum; "
+    f"runs per minimum: {basin_counts}"
+)
 
 saddle = surfaces.get("saddle")
 draw_surface(saddle, axes[1])
@@ -586,7 +594,8 @@ explorer
 # **Symmetry.** Swapping two hidden units (their incoming weights and bias, and their
 # outgoing weights) changes $\theta$ but not the function the network computes. So every
 # minimum $\theta^\star$ comes with many copies $\pi(\theta^\star)$ of the same loss — for 16
-# hidden units in each of two layers, $16! \cdot 16!$ of them. If $L$ were convex, the
+# hidden units in each of two layers, at least $16! \cdot 16!$ of them (more, since
+# flipping the signs of a tanh unit's weights is a symmetry too). If $L$ were convex, the
 # midpoint between two minima would be at least as good as both; we compute it.
 #
 # **Slices.** $L$ lives in $P = 354$ dimensions, but we can plot it along a line,
@@ -666,13 +675,14 @@ for k, curve in enumerate(slices["linear"]):
 axes[1].set_title("linear classifier: L(θ* + α d), convex")
 axes[2].plot(lambdas, on_chord, "o-", ms=3, label="L on the segment")
 axes[2].plot([0, 1], [on_chord[0], on_chord[-1]], "k--", label="chord (convex bound)")
+axes[2].set_ylim(-0.1, 1.35 * max(on_chord))  # room for the legend above the curve
 axes[2].set_title("from θ* to its reordered copy π(θ*)")
 axes[2].set_xlabel("λ")
 for ax in axes[:2]:
     ax.set_xlabel("α")
 for ax in axes:
     ax.set_ylabel("L")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left" if ax is axes[2] else "best")
 plt.show()
 
 # %% [markdown]
@@ -734,7 +744,8 @@ def seconds_per_gradient(batch_size, repeats):
 
 full_gradient = flat_gradient(slice(None)).clone()
 batch_sizes = [2**k for k in range(5, 16, 2)]
-timings = [seconds_per_gradient(B, repeats=5) for B in batch_sizes]
+# the best of several repeats, so that a busy machine disturbs the cheap batches less
+timings = [seconds_per_gradient(B, repeats=20 if B <= 2048 else 3) for B in batch_sizes]
 t_full = seconds_per_gradient(N_BIG, repeats=2)
 print(f"P = {full_gradient.numel()} parameters, n = {N_BIG:,} examples")
 print(f"{'B':>7s} {'ms per gradient':>16s} {'full step / this':>17s} {'cos(g_B, grad L)':>17s}")
@@ -1082,7 +1093,7 @@ final_losses = [
     optim.run(bowl, optim.Stepper("momentum", lr_m, momentum=b), steps=300).losses[-1]
     for b in betas
 ]
-fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+fig, axes = plt.subplots(1, 3, figsize=(15, 4), layout="constrained")
 draw_surface(bowl, axes[0])
 for beta, run in momentum_runs.items():
     axes[0].plot(*run.points[:150].T, "-", lw=1.2, label=f"β = {beta}")
@@ -1136,9 +1147,10 @@ explorer
 #
 # If the velocity is about to carry the ball up the opposite wall, the look-ahead gradient
 # already pushes back, so Nesterov's method brakes earlier and oscillates less. For smooth
-# convex functions it is provably faster: its error after $t$ steps falls like $1/t^2$, where
-# gradient descent's falls like $1/t$, and no method that only uses gradients can do better
-# in general.
+# convex functions, with a momentum coefficient $\beta_t$ that grows towards 1 on a schedule
+# that Nesterov gives, it is provably faster: its error after $t$ steps falls like $1/t^2$,
+# where gradient descent's falls like $1/t$, and no method that only uses gradients can do
+# better in general. (In deep learning $\beta$ is simply kept constant, as below.)
 #
 # **PyTorch's form.** `torch.optim.SGD(momentum=β, nesterov=True)` (and `course.optim`)
 # computes the gradient at the current parameters only,
@@ -1393,10 +1405,11 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# With the correction, every step has length exactly $\eta$ in each coordinate, whether the
-# gradient is 1 or 0.001: Adam's step is (nearly) invariant to the scale of the gradient,
-# and $\eta$ becomes a step length in parameter space. Without it, the early steps would be
-# several times too long, at the moment when the parameters are least settled.
+# With the correction, every step has length $\eta$ in each coordinate (up to the tiny
+# $\varepsilon$), whether the gradient is 1 or 0.001: Adam's step is (nearly) invariant to
+# the scale of the gradient, and $\eta$ becomes a step length in parameter space. Without it,
+# the early steps would be several times too long, at the moment when the parameters are
+# least settled.
 #
 # **Adam as the practical default.** A loss multiplied by a constant $c$ has the same
 # minimum, but gradient descent sees gradients $c$ times larger: its good learning rates

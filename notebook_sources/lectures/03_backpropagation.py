@@ -3,10 +3,10 @@
 #
 # Gradient descent (lectures 01 and 02) needs the gradient of the loss with respect to every
 # parameter. A deep network has millions of them. **Backpropagation** computes all of them
-# in one backward sweep through the network, at about the cost of one forward pass. This
-# lecture derives it, builds it from scratch twice — once for a multilayer perceptron in
-# NumPy, once as a general automatic-differentiation engine — and checks both against
-# PyTorch.
+# in one backward sweep through the network, at a small constant multiple (about two) of the
+# cost of one forward pass, however many parameters there are. This lecture derives it,
+# builds it from scratch twice — once for a multilayer perceptron in NumPy, once as a general
+# automatic-differentiation engine — and checks both against PyTorch.
 #
 # **Learning goals.** After this lecture you can
 # 1. write a multilayer perceptron (MLP) as a composition of functions and apply the chain
@@ -132,9 +132,7 @@ draw_mlp(
     [5, 6, 4, 3],
     names=["input x", r"$a(W_1x+b_1)$", r"$a(W_2\cdot+b_2)$", r"softmax$(W_3\cdot+b_3)$"],
 )
-plt.title(
-    "an MLP: every arrow is one weight (drawn with fewer units than the real one)", fontsize=9
-)
+plt.title("an MLP: every line is one weight (drawn with fewer units than the real one)", fontsize=9)
 plt.show()
 
 # %% [markdown]
@@ -182,7 +180,7 @@ print(
 )
 
 xs = np.linspace(-1.6, 1.6, 300)
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
 axes[0].plot(xs, f(g(xs)))
 axes[0].set_title(r"$y = (3x^3 + 2)^2$")
 axes[1].plot(xs, dy_dx(xs), label=r"$54x^5 + 36x^2$")
@@ -190,6 +188,8 @@ mask = np.abs(x_points) <= 1.6
 axes[1].plot(x_points[mask], numeric[mask], "o", ms=8, mfc="none", label="finite differences")
 axes[1].plot(x_points[mask], x_t.grad.numpy()[mask], "x", ms=8, label="torch.autograd")
 axes[1].set_title(r"$dy/dx$")
+axes[0].set_ylabel("y")
+axes[1].set_ylabel("dy/dx")
 axes[1].legend()
 for ax in axes:
     ax.set_xlabel("x")
@@ -268,7 +268,7 @@ print(
     f"log-sum-exp {cross_entropy(big, np.array([0])) + 0.0:.4f}"
 )
 
-fig, axes = plt.subplots(1, 4, figsize=(12, 2.6), sharex=True)
+fig, axes = plt.subplots(1, 4, figsize=(12, 2.8), sharex=True, layout="constrained")
 one = np.eye(5)[labels[1]]
 for ax, values, title in zip(
     axes,
@@ -310,8 +310,10 @@ plt.show()
 # \frac{\partial J}{\partial W_\ell} = \delta_\ell\, x_{\ell-1}^\top, \qquad
 # \frac{\partial J}{\partial b_\ell} = \delta_\ell .$$
 #
-# Every quantity it needs was stored by the forward pass, and each layer costs one
-# matrix–vector product, as in the forward pass. Then the **weight update** of gradient
+# Every quantity it needs was stored by the forward pass. Each layer costs two products of
+# the size of the forward one ($W_{\ell+1}^\top \delta_{\ell+1}$ and the outer product
+# $\delta_\ell x_{\ell-1}^\top$), so the whole backward pass costs about twice the forward
+# pass. Then the **weight update** of gradient
 # descent is $W_\ell \leftarrow W_\ell - \eta\, \partial J/\partial W_\ell$ (same for
 # $b_\ell$). With a mini-batch, rows are examples: $\delta_\ell$ is $(N, n_\ell)$, and
 # $\delta_\ell^\top X_{\ell-1}$ sums the outer products over the examples.
@@ -365,8 +367,9 @@ for ell, ((dW, db), (W, b)) in enumerate(zip(grads, tensors, strict=True), start
 
 # %% [markdown]
 # With forward, backward and the update we can train the MLP on the 8x8 digits — no
-# PyTorch involved. Each step uses a random mini-batch of 128 training examples (mini-batch
-# gradient descent, lecture 02); 30 passes over the training set.
+# PyTorch involved. Every epoch shuffles the training set and cuts it into
+# `len(X_train) // 128` mini-batches of about 128 examples (mini-batch gradient descent,
+# lecture 02); one step per mini-batch, 30 epochs.
 
 
 # %%
@@ -512,6 +515,17 @@ with warnings.catch_warnings():  # PyTorch warns about one of its internals on f
     warnings.simplefilter("ignore", FutureWarning)
     forward_mode_gradient(lambda v: (v**2).sum(), torch.ones(2, dtype=torch.float64))
 
+
+def best_time(func, repeats):
+    """Shortest wall-clock time of `repeats` calls of func(), in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 dims, times_forward, times_reverse = [16, 64, 256], [], []
 for n in dims:
     A = torch.randn(n, n, dtype=torch.float64) / n**0.5
@@ -520,14 +534,18 @@ for n in dims:
         return torch.tanh(A @ torch.tanh(A @ v)).sum()
 
     v = torch.randn(n, dtype=torch.float64)
-    start = time.perf_counter()
-    grad_fwd = forward_mode_gradient(func, v)
-    times_forward.append(time.perf_counter() - start)
-    start = time.perf_counter()
-    v_req = v.clone().requires_grad_()
-    func(v_req).backward()
-    times_reverse.append(time.perf_counter() - start)
-    assert torch.allclose(grad_fwd, v_req.grad)
+
+    def reverse_mode_gradient(func=func, v=v):
+        v_req = v.clone().requires_grad_()
+        func(v_req).backward()
+        return v_req.grad
+
+    # both modes give the same gradient (this first call also warms up this size)
+    assert torch.allclose(forward_mode_gradient(func, v), reverse_mode_gradient())
+    times_forward.append(
+        best_time(lambda func=func, v=v: forward_mode_gradient(func, v), repeats=3)
+    )
+    times_reverse.append(best_time(reverse_mode_gradient, repeats=5))
     print(
         f"n = {n:3d}: forward mode {1e3 * times_forward[-1]:7.1f} ms ({n} passes), "
         f"reverse mode {1e3 * times_reverse[-1]:5.2f} ms (1 pass): "
@@ -539,6 +557,9 @@ plt.loglog(dims, 1e3 * np.array(times_forward), "o-", label="forward mode (n JVP
 plt.loglog(dims, 1e3 * np.array(times_reverse), "s-", label="reverse mode (1 backward)")
 plt.xlabel("number of inputs n")
 plt.ylabel("time for the full gradient (ms)")
+plt.xticks(dims, [str(n) for n in dims])
+plt.minorticks_off()
+plt.title(r"the gradient of $f: \mathbb{R}^n \to \mathbb{R}$")
 plt.legend()
 plt.show()
 
@@ -715,6 +736,7 @@ plt.loglog(hs, forward_err, label="forward (f(x+h) - f(x)) / h")
 plt.loglog(hs, centred_err, label="centred (f(x+h) - f(x-h)) / 2h")
 plt.xlabel("step h")
 plt.ylabel("relative error")
+plt.title(r"finite differences of $\tanh$ at $x = 0.5$")
 plt.legend(fontsize=8)
 plt.show()
 
@@ -723,8 +745,9 @@ plt.show()
 # raises an error that names the parameter, the worst entry, both values and the relative
 # error. In float64 a correct gradient typically gives $10^{-7}$ or less; a wrong one gives
 # errors near 1. Entries that are almost 0 need care: the round-off of the difference,
-# about $\varepsilon_{\text{mach}} |J| / h \approx 10^{-11}$ for a loss near 2, does not shrink
-# with the entry, so an entry of $10^{-6}$ keeps only five or six digits. `check_gradient`
+# about $\varepsilon_{\text{mach}} |J| / h$ with the default $h = 10^{-5}$ (printed below for
+# our loss), does not shrink with the entry, so an entry of $10^{-6}$ keeps only four or five
+# digits. `check_gradient`
 # therefore accepts an entry that agrees either relatively (to `tol`) or absolutely to that
 # round-off level, $10\,\varepsilon_{\text{mach}} \max(1, |J|)/h$.
 #
@@ -756,6 +779,11 @@ def check_backward(backward_fn):
             print(f"{name}{ell + 1} {params[ell][which].shape}: relative error {err:.1e}")
 
 
+J_check = cross_entropy(forward(X_check, params)[0], y_check)
+print(
+    f"J = {J_check:.3f}: round-off of a centred difference with h = 1e-5 is about "
+    f"eps |J| / h = {np.finfo(np.float64).eps * J_check / 1e-5:.0e}"
+)
 check_backward(backward)
 try:
     check_backward(lambda *args: backward(*args, act_grad=lambda z: np.ones_like(z)))
@@ -796,6 +824,8 @@ axes[0].set_title("activations")
 for name, d in derivatives.items():
     axes[1].plot(zs_plot, d, label=name)
 axes[1].set_title("their derivatives")
+axes[0].set_ylabel("a(z)")
+axes[1].set_ylabel("a'(z)")
 for ax in axes:
     ax.set_xlabel("z")
     ax.legend(fontsize=8)
@@ -837,6 +867,7 @@ for act in ["sigmoid", "relu"]:
     )
     plt.semilogy(range(1, len(norms) + 1), np.maximum(norms, 1e-30), "o-", ms=4, label=act)
 plt.xlabel("layer (1 = next to the input)")
+plt.xticks(range(1, 22, 2))
 plt.ylabel("||dJ/dW|| (log scale)")
 plt.title("gradient magnitude per layer, 20 hidden layers")
 plt.legend()
@@ -851,7 +882,8 @@ plt.show()
 # into that state. We train a 64-128-128-10 ReLU network on the digits for three epochs of
 # mini-batch SGD with a moderate and with a large learning rate, then count the units that
 # are never active on the training set. Remedies: smaller learning rates, careful
-# initialization, or a **leaky ReLU** $\max(z, 0.01z)$ whose slope never vanishes.
+# initialization, or a **leaky ReLU** $\max(z, \alpha z)$ with a small slope such as
+# $\alpha = 0.01$ (0.1 in the plot above), whose derivative never vanishes.
 
 
 # %%
@@ -1001,7 +1033,7 @@ print(
     f"predictions {predicted}, targets {y_xor.tolist()}"
 )
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
 axes[0].plot(xor_losses)
 axes[0].set_xlabel("step")
 axes[0].set_ylabel("logistic loss")
@@ -1012,6 +1044,8 @@ score = np.array([[xor_net([gx, gy])[0].data for gx in grid] for gy in grid])
 axes[1].contourf(GX, GY, score > 0, levels=[-0.5, 0.5, 1.5], colors=["#a9cce3", "#f4c7a1"])
 axes[1].scatter(X_xor[:, 0], X_xor[:, 1], c=y_xor, cmap="coolwarm", s=120, edgecolors="k")
 axes[1].set_title("its decision regions on XOR")
+axes[1].set_xlabel("$x_1$")
+axes[1].set_ylabel("$x_2$")
 plt.show()
 
 # %% [markdown]
@@ -1050,8 +1084,10 @@ plt.show()
 # * P. J. Werbos. *Beyond Regression: New Tools for Prediction and Analysis in the Behavioral
 #   Sciences*. PhD thesis, Harvard University, 1974.
 # * A. Paszke et al. Automatic differentiation in PyTorch. *NIPS Autodiff Workshop*, 2017.
-# * A. Karpathy. micrograd: a tiny scalar-valued autograd engine (software), 2020 — the
-#   inspiration for `course.autodiff`.
+# * A. Karpathy. micrograd: a tiny scalar-valued autograd engine (software), 2020,
+#   https://github.com/karpathy/micrograd — the inspiration for `course.autodiff`.
+# * F. Rosenblatt. *The Perceptron — a Perceiving and Recognizing Automaton*. Report
+#   85-460-1, Cornell Aeronautical Laboratory, 1957.
 # * F. Rosenblatt. The perceptron: a probabilistic model for information storage and
 #   organization in the brain. *Psychological Review* 65(6):386–408, 1958.
 # * M. Minsky, S. Papert. *Perceptrons: An Introduction to Computational Geometry*. MIT Press,
@@ -1072,6 +1108,9 @@ plt.show()
 #   networks. *Proceedings of AISTATS*, PMLR 9:249–256, 2010.
 # * V. Nair, G. E. Hinton. Rectified linear units improve restricted Boltzmann machines.
 #   *Proceedings of ICML*, pp. 807–814, 2010.
+# * K. He, X. Zhang, S. Ren, J. Sun. Delving deep into rectifiers: surpassing human-level
+#   performance on ImageNet classification. *Proceedings of ICCV*, pp. 1026–1034, 2015
+#   (He initialization).
 # * L. Lu, Y. Shin, Y. Su, G. E. Karniadakis. Dying ReLU and initialization: theory and
 #   numerical examples. *Communications in Computational Physics* 28(5):1671–1706, 2020.
 # * A. L. Maas, A. Y. Hannun, A. Y. Ng. Rectifier nonlinearities improve neural network

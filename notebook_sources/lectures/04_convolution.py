@@ -67,6 +67,7 @@ dense_params = conv.linear_params(512 * 512, 64)
 filter_params = conv.conv_params(1, 64, 7)
 dense_torch = sum(p.numel() for p in nn.Linear(512 * 512, 64, device="meta").parameters())
 filters_torch = sum(p.numel() for p in nn.Conv2d(1, 64, 7, device="meta").parameters())
+print(f"a 512x512 image flattened: 512² = {512 * 512:,} inputs")
 print(
     f"fully connected, 512x512 -> 64 units: (512² + 1)·64 = {dense_params:,} "
     f"≈ {dense_params / 1e6:.1f} million (torch: {dense_torch:,})"
@@ -566,8 +567,9 @@ print(f"max |sobel(rot(x)) - rot(x filtered with rot⁻¹(sobel))| = {error_rota
 # \cos\!\Big(2\pi\frac{x'}{\lambda} + \psi\Big),$$
 #
 # where $\sigma$ is the width of the envelope and $\gamma$ its aspect ratio. Gabor filters
-# model the simple cells of the visual cortex (Hubel & Wiesel, 1962), and the first layer
-# of a trained CNN learns filters that look much like them (lecture 05 and 10).
+# model the receptive fields of the simple cells that Hubel & Wiesel (1962) found in the
+# visual cortex (Daugman, 1985), and the first layer of a CNN trained on natural images
+# learns filters that look much like them (Krizhevsky et al., 2012, figure 3; lecture 10).
 
 
 # %%
@@ -627,7 +629,7 @@ print(
 )
 assert np.allclose(maps[3].numpy(), conv.correlate2d(photo_big, bank["Sobel x"], padding="same"))
 for name, k in bank.items():
-    print(f"{name:13s} sum of the entries {k.sum():6.2f}")
+    print(f"{name:13s} sum of the entries {round(k.sum(), 12) + 0.0:6.2f}")  # + 0.0: no "-0.00"
 
 # %%
 fig = plt.figure(figsize=(15, 8.4))
@@ -817,6 +819,8 @@ for ax, s in zip(axes, (1, 2, 3), strict=True):
     ax.set_axis_off()
     unread = "every cell is read" if lost_cells == 0 else f"{lost_cells} cell never read"
     ax.set_title(f"stride {s}: {out} windows, {unread}", fontsize=10)
+fig.suptitle("windows of F = 3 on the N = 7 cells of one axis (P = 0)", fontsize=11)
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -878,6 +882,8 @@ print(
 # The explorer below starts on the 7x7 grid with a box blur and stride 3: the formula under
 # the picture shows $(7 - 3 + 0)/3 + 1$, and the row and column that no window reads are
 # hatched. Switch padding to 'same', or press 'set P' and pick a number, and change the stride.
+# (The readout writes the formula with dilation, $\lfloor (N - d(F - 1) - 1 + 2P)/S \rfloor + 1$,
+# which is the same formula at $d = 1$.)
 
 # %%
 explorer = convolution_explorer(source="grid", kernel="box blur")
@@ -1177,6 +1183,10 @@ for ax, (M, title) in zip(
     ax.grid(which="minor", color="0.9")
     ax.tick_params(which="minor", length=0)
     ax.set_title(title)
+axes[0].set_xlabel("input pixel 5r + c (column of T)")
+axes[0].set_ylabel("output pixel 3i + j (row of T)")
+axes[1].set_xlabel("output pixel")
+axes[1].set_ylabel("input pixel")
 plt.show()
 
 # %% [markdown]
@@ -1273,6 +1283,7 @@ for stride in (1, 2):
 T32 = conv_matrix(np.arange(1.0, 10.0).reshape(3, 3), (32, 32), padding=1)
 nonzero = np.count_nonzero(T32)
 print(f"T: {T32.shape}, {T32.size:,} entries, {nonzero:,} non-zero ({nonzero / T32.size:.2%})")
+print(f"at most 9 · 1024 = {9 * 1024:,}; distinct non-zero values: {np.unique(T32[T32 != 0]).size}")
 
 # %% [markdown]
 # ## 12. Other convolutions, by name

@@ -90,7 +90,8 @@ plt.show()
 #
 # A pooling layer slides a $k \times k$ window with stride $s$ over every channel on its own
 # and replaces each window by one number. Output cell $(i, j)$ reads the window
-# $\mathcal{W}_{ij} = \{(si + p,\ sj + q) : 0 \le p, q < k\}$, and
+# $\mathcal{W}_{ij} = \{(si + a,\ sj + b) : 0 \le a, b < k\}$ (the positions $(p, q)$ of its
+# $k^2$ cells), and
 #
 # $$\text{max pooling: } y_{ij} = \max_{(p, q) \in \mathcal{W}_{ij}} x_{pq}, \qquad
 # \text{average pooling: } y_{ij} = \frac{1}{k^2} \sum_{(p, q) \in \mathcal{W}_{ij}} x_{pq}.$$
@@ -150,10 +151,10 @@ axes[3].axvline(1.5, color="crimson", lw=2)
 plt.show()
 
 # %% [markdown]
-# In the convolution explorer, choose the *identity* kernel with *same* padding (so the
-# convolution leaves the grid unchanged) and max pooling with window 3 and stride 1: the
-# pooled map is the first worked example. Move the window, switch to average pooling, or try
-# a photo.
+# The convolution explorer below starts on the 5x5 grid with the *identity* kernel and *same*
+# padding (so the convolution leaves the grid unchanged), followed by max pooling with window
+# 3 and stride 1: the pooled map is the first worked example. Move the window, switch to
+# average pooling, or try a photo.
 
 # %%
 explorer = convolution_explorer(
@@ -260,9 +261,9 @@ plt.show()
 
 # %% [markdown]
 # Max pooling sends the whole gradient of a window to one cell: the 3 in row 1, column 3
-# (counting from 0) wins three windows and collects their three gradients, while most cells get nothing. Average
-# pooling gives every cell a share proportional to how many windows cover it: the centre is
-# in all nine windows, a corner in one.
+# (counting from 0) wins three windows and collects their three gradients, while most cells
+# get nothing. Average pooling gives every cell a share proportional to how many windows
+# cover it: the centre is in all nine windows, a corner in one.
 #
 # **Check yourself.** In a 2x2 max pooling with stride 2 (no ties), what fraction of the
 # input cells receive a zero gradient, whatever the upstream gradient?
@@ -360,8 +361,9 @@ plt.show()
 #
 # ## 5. Other poolings, and strided convolution instead of pooling
 #
-# **Other poolings by name.** $L_p$ pooling $y_{ij} = \big(\sum_{\mathcal{W}_{ij}}
-# x_{pq}^p\big)^{1/p}$ (sum pooling at $p = 1$, max pooling as $p \to \infty$); stochastic
+# **Other poolings by name.** $L_p$ pooling $y_{ij} = \big(\sum_{(u, v) \in \mathcal{W}_{ij}}
+# x_{uv}^p\big)^{1/p}$ for non-negative inputs such as ReLU outputs (sum pooling at $p = 1$,
+# max pooling as $p \to \infty$); stochastic
 # pooling (sample a cell with probability proportional to its activation; Zeiler and
 # Fergus, 2013); fractional max pooling (windows at random non-integer strides; Graham,
 # 2014); global average or max pooling (one number per channel; section 6); adaptive pooling
@@ -382,7 +384,7 @@ print(
 
 # %% [markdown]
 # **Strided convolution instead of pooling.** A convolution with stride $s$ also shrinks the
-# map by a factor $s$, with output size $\lfloor (N + 2P - F)/S \rfloor + 1$. Average
+# map by a factor $s$, with output size $\lfloor (N + 2P - F)/s \rfloor + 1$. Average
 # pooling *is* such a convolution with a fixed kernel: $k \times k$ weights all equal to
 # $1/k^2$, one per channel. Let the weights be learned and the network decides how to
 # summarize each region; Springenberg et al. (2015) built networks of convolutions only
@@ -449,25 +451,26 @@ print("global average pooling: (8, 16, 5, 5) ->", tuple(gap.shape))
 
 # %% [markdown]
 # `course.models.LeNet5(head="gap")` uses this head: 1x1 convolutions 16 → 120 → 84 → 10 with
-# ReLUs, then GAP. It has fewer parameters and takes any input of at least 16x16 pixels; the
-# fully connected version refuses other sizes with a message that names the shape it expects.
+# ReLUs, then GAP. It has fewer parameters and takes any input of at least 16x16 pixels
+# (16 → 12 → 6 → 2 → 1 through the two conv–pool stages; one pixel less leaves nothing to
+# pool); the fully connected version refuses other sizes with a message that names the shape
+# it expects.
 
 # %%
 lenet_gap = models.LeNet5(head="gap")
 print(
-    "parameters: fc head",
-    models.count_parameters(lenet),
-    "| gap head",
-    models.count_parameters(lenet_gap),
+    f"parameters: fc head {models.count_parameters(lenet):,}",
+    f"| gap head {models.count_parameters(lenet_gap):,}",
 )
-for size in (32, 48, 64, 100):
+for size in (16, 32, 48, 64, 100):
     print(
         f"gap head, {size}x{size} input ->", tuple(lenet_gap(torch.zeros(2, 1, size, size)).shape)
     )
-try:
-    lenet(torch.zeros(2, 1, 48, 48))
-except ValueError as error:
-    print("fc head, 48x48 input -> ValueError:", error)
+for net, name, size in ((lenet_gap, "gap", 15), (lenet, "fc", 48)):
+    try:
+        net(torch.zeros(2, 1, size, size))
+    except ValueError as error:
+        print(f"{name} head, {size}x{size} input -> ValueError:", error)
 
 # %% [markdown]
 # **Exercise.** Write `gap_head(in_channels, num_classes)`: an `nn.Sequential` that maps
@@ -577,10 +580,9 @@ for name, (size, jump) in zip(["conv1", "pool1", "conv2", "pool2"], rf, strict=T
 # %%
 big = models.LeNet5(image_size=64)
 print(
-    "fc1 at 32x32:",
-    models.count_parameters(model.head.fc1),
-    "| at 64x64:",
-    models.count_parameters(big.head.fc1),
+    f"fc1 at 32x32: {models.count_parameters(model.head.fc1):,}",
+    f"| at 64x64: {models.count_parameters(big.head.fc1):,}",
+    f"= (16·13·13 + 1)·120 = {conv.linear_params(16 * 13 * 13, 120):,}",
 )
 
 # %% [markdown]
@@ -725,10 +727,15 @@ print(f"conv2 maps {tuple(maps2.shape)}")
 fig = plt.figure(figsize=(12, 7.5))
 grid = fig.add_gridspec(4, 16, hspace=0.45)
 plot.image(digit[0].cpu(), ax=fig.add_subplot(grid[0:2, 0:4]), title=f"input (label {y_test[0]})")
+limit = filters.abs().max().item()  # one symmetric scale: red > 0 > blue in every filter
 for c in range(6):
     cols = slice(4 + 2 * c, 6 + 2 * c)
-    plot.image(filters[c], ax=fig.add_subplot(grid[0, cols]), title=f"filter {c}", cmap="RdBu_r")
-    plot.image(maps1[c], ax=fig.add_subplot(grid[1, cols]), title=f"conv1 map {c}", cmap="viridis")
+    ax = fig.add_subplot(grid[0, cols])
+    plot.image(filters[c], ax=ax, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    ax.set_title(f"filter {c}", fontsize=9)
+    ax = fig.add_subplot(grid[1, cols])
+    plot.image(maps1[c], ax=ax, cmap="viridis")
+    ax.set_title(f"conv1 map {c}", fontsize=9)
 for c in range(16):
     row, col = divmod(c, 8)
     ax = fig.add_subplot(grid[2 + row, 2 * col : 2 * col + 2])
@@ -737,26 +744,59 @@ for c in range(16):
 plt.show()
 
 # %% [markdown]
-# Some `conv1` filters respond to strokes of one orientation and their maps light up along
-# those strokes; others are noisy (1,222 small training images do not pin them down). The
+# (Filters: red is positive, blue negative, on one scale for all six; each map has its own
+# colour scale, yellow = largest.) Some `conv1` filters respond to strokes of one orientation
+# and their maps light up along those strokes; a filter whose map is uniformly dark belongs
+# to a dead unit (see below) and still looks like the random noise it started from. The
 # `conv2` maps are coarser: each combines all six `conv1` maps over a 14x14 patch of the
 # input and responds to parts such as a stroke ending or a corner. Lecture 09 visualizes what
 # such units respond to.
 #
 # Some maps may be black. The cell below counts, for every map, on how many test digits it
 # is non-zero anywhere: a map that is zero for *every* digit belongs to a **dead ReLU unit**
-# (lecture 03) — its bias and weights put it below zero everywhere, so it gets no gradient
-# and never recovers. A smaller learning rate or a leaky ReLU would keep it alive.
+# (lecture 03) — its pre-activation is negative at every position, so no gradient reaches
+# its weights and bias. To see where the dead units come from, the cell also rebuilds the
+# network's random starting point (same seed as in section 8). Some units are dead **from
+# the start**: the digits are non-negative, so a random filter with a negative bias and
+# mostly negative weights is below zero everywhere; in `conv1` such a unit never receives
+# a gradient, and its filter is still exactly its initial value. Others were alive at the
+# start and **died during training**, pushed below zero by an update. A leaky ReLU keeps a
+# small gradient in both cases; a smaller learning rate can help only the second kind.
+
 
 # %%
-with torch.no_grad():
-    X_t_dev = X_t.to(device)
-    active1 = (model.features[:2](X_t_dev).flatten(2).amax(dim=2) > 0).float().mean(dim=0)
-    active2 = (model.features[:5](X_t_dev).flatten(2).amax(dim=2) > 0).float().mean(dim=0)
-print("conv1 maps: share of test digits where the map is active:", active1.cpu().numpy().round(2))
-print("conv2 maps:", active2.cpu().numpy().round(2))
+def active_share(net, X):
+    """Share of the digits X: (N, 1, 32, 32) on which each conv1 and each conv2 map of net
+    is non-zero somewhere: two tensors, (6,) and (16,)."""
+    with torch.no_grad():
+        maps = (
+            net.features[:2](X),  # conv1 + ReLU: (N, 6, 28, 28)
+            net.features[:5](X),  # ... + pool1 + conv2 + ReLU: (N, 16, 10, 10)
+        )
+    return [(m.flatten(2).amax(dim=2) > 0).float().mean(dim=0).cpu() for m in maps]
+
+
+X_t_dev = X_t.to(device)
+active1, active2 = active_share(model, X_t_dev)
+print("conv1 maps: share of test digits where the map is active:", active1.numpy().round(2))
+print("conv2 maps:", active2.numpy().round(2))
 dead = int((active1 == 0).sum() + (active2 == 0).sum())
 print(f"dead units: {dead} of {len(active1) + len(active2)}")
+
+train.set_seed(0)
+model_init = models.LeNet5().to(device)  # the same random start as the model of section 8
+for name, trained, start in zip(
+    ("conv1", "conv2"), (active1, active2), active_share(model_init, X_t_dev), strict=True
+):
+    from_start = torch.nonzero((trained == 0) & (start == 0)).flatten().tolist()
+    during = torch.nonzero((trained == 0) & (start > 0)).flatten().tolist()
+    print(f"{name}: dead from the start {from_start}, died during training {during}")
+    if name == "conv1":
+        unchanged = all(
+            torch.equal(model.features.conv1.weight[c], model_init.features.conv1.weight[c])
+            for c in from_start
+        )
+        print(f"  their filters are still exactly the initial ones: {unchanged}")
 
 # %% [markdown]
 # **Optional (as long again as the training above).** Set `RUN_GAP = True` to train the GAP
