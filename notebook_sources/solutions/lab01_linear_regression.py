@@ -60,7 +60,13 @@ def predict(X, w, b):
 # %% nbgrader=tests id=test_predict points=10
 X_small = np.array([[1.0, 2.0], [3.0, 4.0], [0.0, -1.0]])
 w_small = np.array([0.5, -1.0])
-got = predict(X_small, w_small, 2.0)
+try:
+    got = predict(X_small, w_small, 2.0)
+except ValueError as error:  # NumPy refuses a product whose shapes do not match
+    raise AssertionError(
+        f"predict(X_small, w_small, 2.0) raised ValueError: {error}\n"
+        "  hint: X_small has shape (3, 2) and w_small shape (2,); pair every row of X with w "
+        "so that the result has one number per row, shape (3,)") from error
 check_shape("predict(X_small, w_small, 2.0)", got, (3,),
             hint="one prediction per row of X, as a 1-D array")
 check_close("predict(X_small, w_small, 2.0)", got, [0.5, -0.5, 3.0],
@@ -121,6 +127,12 @@ try:
     mse_loss(np.zeros((3, 1)), np.zeros(3))
 except ValueError:
     pass
+except Exception as error:
+    raise AssertionError(
+        "mse_loss(y_hat of shape (3, 1), y of shape (3,)) raised "
+        f"{type(error).__name__}({error}) instead of ValueError.\n"
+        "  hint: raise the ValueError yourself when the shapes differ (an `assert` raises "
+        "AssertionError, not ValueError)") from error
 else:
     raise AssertionError("mse_loss(y_hat of shape (3, 1), y of shape (3,)) should raise "
                          "ValueError instead of broadcasting to a (3, 3) matrix")
@@ -188,7 +200,14 @@ def gradients(X, y, w, b):
 X_small = np.array([[1.0, 2.0], [3.0, 4.0], [0.0, -1.0]])
 y_small = np.array([1.0, 0.0, 2.0])
 w_small = np.array([0.5, -1.0])
-dw, db = gradients(X_small, y_small, w_small, 2.0)
+try:
+    dw, db = gradients(X_small, y_small, w_small, 2.0)
+except ValueError as error:  # NumPy refuses a product whose shapes do not match
+    raise AssertionError(
+        f"gradients(X_small, y_small, w_small, 2.0) raised ValueError: {error}\n"
+        "  hint: X_small is (m, n) = (3, 2) and the residuals are (m,) = (3,); dw must have "
+        "shape (n,) = (2,): which of X and X transposed pairs with a vector of length m?"
+    ) from error
 check_shape("dw", dw, (2,), hint="dw has the shape of w: use X.T @ residuals")
 check_shape("db", db, (), hint="db is one number: sum the residuals over the examples")
 # residuals: [0.5 - 1, -0.5 - 0, 3 - 2] = [-0.5, -0.5, 1]
@@ -384,8 +403,19 @@ def closed_form(X, y):
 X_small = np.array([[0.0], [1.0], [2.0], [3.0]])
 y_small = np.array([1.0, 3.0, 5.0, 7.0])
 w, b = closed_form(X_small, y_small)
+try:
+    np.asarray(w, dtype=float)
+except (TypeError, ValueError):
+    raise AssertionError(
+        f"w from closed_form is not an array of numbers.\n  expected: an array of shape (1,)\n"
+        f"  got:      {w!r:.120}\n  hint: np.linalg.lstsq returns a tuple (solution, residuals, "
+        "rank, singular values); the solution is its first item") from None
 check_shape("w from closed_form", w, (1,), hint="return w of shape (n,) and b separately")
-check_close("w from closed_form", w, [2.0], hint="the points lie on y = 2x + 1")
+check_close("w from closed_form", w, [2.0],
+            hint="the points lie on y = 2x + 1, so w = [2] and b = 1. Got [1]? That is the "
+                 "bias: b is the entry of theta that multiplies the column of ones (the last "
+                 "one when you append it). Got about [2.43]? The column of ones is missing, "
+                 "which forces the line through the origin")
 check_close("b from closed_form", b, 1.0, hint="append a column of ones to X for the bias")
 check_numpy_only("closed_form", closed_form)
 print("closed_form: visible tests passed")

@@ -65,10 +65,17 @@ from course.grading import check_close, check_numpy_only, check_shape, check_typ
 # two paths step by step).
 
 # %% nbgrader=locked id=helpers
+def _equal(a, b):
+    try:  # a nan stored in the state is still "unchanged" if it is still there
+        return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True)
+    except TypeError:  # values that are not numbers
+        return np.array_equal(np.asarray(a), np.asarray(b))
+
+
 def _same_state(before, after):
     if set(before) != set(after):
         return False
-    return all(np.array_equal(np.asarray(before[k]), np.asarray(after[k])) for k in before)
+    return all(_equal(before[k], after[k]) for k in before)
 
 
 def run_rule(step, w0, grads, num_steps=None, lr_schedule=None, **hyper):
@@ -95,9 +102,20 @@ def run_rule(step, w0, grads, num_steps=None, lr_schedule=None, **hyper):
                 f"{step.__name__} modified the state dictionary it was given at step {k + 1}.\n"
                 "  hint: return a new dict, e.g. {**state, 'velocity': new_velocity}, and build "
                 "new arrays instead of updating the stored ones with *=, += or [...] =")
+        if len(result) != 2:
+            raise AssertionError(
+                f"{step.__name__} returned a tuple of {len(result)} items.\n"
+                "  hint: return a pair: (new_w, new_state)")
         w, state = result
         check_shape(f"new w returned by {step.__name__}", w, w_before.shape)
-        check_type(f"new state returned by {step.__name__}", state, dict)
+        check_type(f"new state returned by {step.__name__}", state, dict,
+                   hint="return (new_w, new_state) in this order")
+        if not np.all(np.isfinite(w)):
+            raise AssertionError(
+                f"{step.__name__} returned nan or inf at step {k + 1}.\n"
+                f"  got:      {w}\n"
+                "  hint: look for a division by zero (a denominator that is 0 at the first "
+                "step?) or the square root of a negative number")
         path.append(np.array(w, dtype=np.float64))
     return np.array(path)
 
@@ -141,7 +159,11 @@ def sgd_step(w, dw, state, lr):
 
 
 # %% nbgrader=tests id=test_sgd_step points=5
-new_w, new_state = sgd_step(np.array([1.0, -2.0]), np.array([0.5, 1.0]), {}, lr=0.1)
+result = sgd_step(np.array([1.0, -2.0]), np.array([0.5, 1.0]), {}, lr=0.1)
+check_type("what sgd_step returns", result, tuple, hint="return a pair: (new_w, new_state)")
+new_w, new_state = result
+check_type("the first item sgd_step returns", new_w, np.ndarray,
+           hint="return (new_w, new_state) in this order")
 check_close("sgd_step([1, -2], dw=[0.5, 1], lr=0.1)", new_w, [0.95, -2.1],
             hint="w - lr * dw: move against the gradient")
 path = run_rule(sgd_step, [1.0, -2.0], [np.array([0.5, 1.0])] * 3, lr=0.1)
@@ -200,6 +222,12 @@ check_close("w after 2 momentum steps", path[1], [0.71, -2.58],
 path = run_rule(momentum_step, [0.0], [np.array([1.0])] * 3, lr=1.0, mu=0.5)
 check_close("3 steps with mu = 0.5 (b = 1, 1.5, 1.75)", path[:, 0], [-1.0, -2.5, -4.25],
             hint="use the mu argument, not a fixed 0.9")
+# A learning rate that drops from 0.1 to 0.01 at step 2, as a scheduler does (g = 1, mu = 0.9):
+# step 1: b = 1, w = -0.1;  step 2: b = 1.9, w = -0.1 - 0.01 * 1.9 = -0.119
+path = run_rule(momentum_step, [0.0], [np.array([1.0])] * 2, lr_schedule=[0.1, 0.01], mu=0.9)
+check_close("2 momentum steps with lr = 0.1, then 0.01", path[:, 0], [-0.1, -0.119],
+            hint="keep lr out of the velocity (PyTorch's form): b = mu * b + g, then "
+                 "w - lr * b with the current lr")
 check_numpy_only("momentum_step", momentum_step)
 print("momentum_step: visible tests passed")
 ### BEGIN HIDDEN TESTS
@@ -268,6 +296,12 @@ check_close("w after 1 Nesterov step", path[0], [0.81, -2.38],
             hint="the step is g + mu * b with the velocity b already updated (b = g at first)")
 check_close("w after 2 Nesterov steps", path[1], [0.539, -2.922],
             hint="b = mu * b + g; w - lr * (g + mu * b); keep b in the returned state")
+# A learning rate that drops from 0.1 to 0.01 at step 2 (g = 1, mu = 0.9):
+# step 1: b = 1, w = -0.1 * 1.9 = -0.19;  step 2: b = 1.9, w = -0.19 - 0.01 * 2.71 = -0.2171
+path = run_rule(nesterov_step, [0.0], [np.array([1.0])] * 2, lr_schedule=[0.1, 0.01], mu=0.9)
+check_close("2 Nesterov steps with lr = 0.1, then 0.01", path[:, 0], [-0.19, -0.2171],
+            hint="keep lr out of the velocity (PyTorch's form): b = mu * b + g, then "
+                 "w - lr * (g + mu * b) with the current lr")
 check_numpy_only("nesterov_step", nesterov_step)
 print("nesterov_step: visible tests passed")
 ### BEGIN HIDDEN TESTS
@@ -406,7 +440,9 @@ check_close("w after 2 RMSprop steps (alpha = 0.5)", path[1],
             path[0] - 0.1 * g_small / np.sqrt(3), hint="keep s in the returned state")
 # With the default alpha = 0.99 the first step is 10 times lr: s = 0.01 g^2, sqrt(s) = 0.1 |g|
 path = run_rule(rmsprop_step, [1.0, -2.0], [g_small], lr=0.01)
-check_close("w after 1 RMSprop step (default alpha)", path[0], [0.9, -1.9])
+check_close("w after 1 RMSprop step (default alpha)", path[0], [0.9, -1.9],
+            hint="with alpha = 0.99 the first s is 0.01 * g * g: alpha weighs the old s, "
+                 "(1 - alpha) the new g * g")
 # A tiny gradient g = 1e-7 shows where eps goes: sqrt(s) = 1e-8, + eps = 2e-8, step = 5 lr
 path = run_rule(rmsprop_step, [1.0], [np.array([1e-7])], lr=0.01)
 check_close("RMSprop step with g = 1e-7", path[0], [0.95],
@@ -549,8 +585,20 @@ y_small = np.arange(10) * 10  # y[i] = 10 i
 X_copy, y_copy = X_small.copy(), y_small.copy()
 rng_small = np.random.default_rng(0)
 batches = list(minibatches(X_small, y_small, 4, rng_small))
-check_close("batch sizes for m = 10, batch_size = 4", [len(yb) for _, yb in batches], [4, 4, 2],
-            hint="keep the last, smaller batch")
+for item in batches:
+    if not (isinstance(item, (tuple, list)) and len(item) == 2):
+        raise AssertionError(
+            "minibatches must yield pairs (X_batch, y_batch), one per batch.\n"
+            f"  got:      {len(batches)} items, the first of type {type(batches[0]).__name__}\n"
+            "  hint: `yield X_batch, y_batch` inside the loop; a `return` inside the loop "
+            "ends the function after the first batch")
+sizes = [len(yb) for _, yb in batches]
+if sizes != [4, 4, 2]:
+    raise AssertionError(
+        "the batch sizes for m = 10, batch_size = 4 are wrong.\n"
+        f"  expected: [4, 4, 2]\n  got:      {sizes}\n"
+        "  hint: cut the permutation every batch_size entries up to its end, and keep the "
+        "last, smaller batch")
 check_shape("the first X_batch", batches[0][0], (4, 2))
 seen = np.concatenate([yb for _, yb in batches]) // 10
 check_close("the examples of one epoch, sorted", np.sort(seen), np.arange(10),

@@ -70,12 +70,26 @@ def affine_forward(x, w, b):
 x_small = np.array([[1.0, 2.0], [3.0, 4.0]])
 w_small = np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 2.0]])
 b_small = np.array([0.5, -1.0, 0.0])
-result = affine_forward(x_small, w_small, b_small)
+try:
+    result = affine_forward(x_small, w_small, b_small)
+except ValueError as error:  # NumPy refuses a product whose shapes do not match
+    raise AssertionError(
+        f"affine_forward(x_small, w_small, b_small) raised ValueError: {error}\n"
+        "  hint: x is (N, D) = (2, 2), w is (D, M) = (2, 3) and b is (M,) = (3,); the "
+        "output must be (N, M) = (2, 3)") from error
 check_type("affine_forward(...)", result, tuple, hint="return the pair (out, cache)")
 out_small, cache_small = result
 check_close("affine_forward(x_small, w_small, b_small)[0]", out_small,
             [[1.5, 1.0, 3.0], [3.5, 3.0, 5.0]],
             hint="out[i, j] = sum_k x[i, k] * w[k, j] + b[j]")
+if not (isinstance(cache_small, tuple) and len(cache_small) == 3
+        and all(np.array_equal(np.asarray(c), a)
+                for c, a in zip(cache_small, (x_small, w_small, b_small)))):
+    size = f" of {len(cache_small)} items" if hasattr(cache_small, "__len__") else ""
+    raise AssertionError(
+        "the cache of affine_forward is wrong.\n  expected: the tuple (x, w, b) of its inputs, "
+        f"in this order\n  got:      a {type(cache_small).__name__}{size}\n"
+        "  hint: affine_backward receives cache = (x, w, b), exactly as the docstring says")
 check_numpy_only("affine_forward", affine_forward)
 print("affine_forward: visible tests passed")
 ### BEGIN HIDDEN TESTS
@@ -136,13 +150,27 @@ x_g = test_rng.normal(size=(4, 5))
 w_g = test_rng.normal(size=(5, 3))
 b_g = test_rng.normal(size=3)
 dout_g = test_rng.normal(size=(4, 3))
-dx_g, dw_g, db_g = affine_backward(dout_g, (x_g, w_g, b_g))
+try:
+    dx_g, dw_g, db_g = affine_backward(dout_g, (x_g, w_g, b_g))
+except ValueError as error:  # NumPy refuses a product whose shapes do not match
+    raise AssertionError(
+        f"affine_backward on x (4, 5), w (5, 3), dout (4, 3) raised ValueError: {error}\n"
+        "  hint: write down the shapes: dx must be (N, D) = (4, 5) and dw (D, M) = (5, 3); "
+        "which of w, w.T, x, x.T and dout multiply to give them?") from error
 for name, grad, shape in [("dx", dx_g, (4, 5)), ("dw", dw_g, (5, 3)), ("db", db_g, (3,))]:
     check_shape(name, grad, shape, hint="each gradient has the shape of its variable")
 # The gradient of sum(out * dout), checked by centred finite differences:
-check_gradient(lambda v: np.sum((v @ w_g + b_g) * dout_g), x_g, dx_g, name="x")
-check_gradient(lambda v: np.sum((x_g @ v + b_g) * dout_g), w_g, dw_g, name="w")
-check_gradient(lambda v: np.sum((x_g @ w_g + v) * dout_g), b_g, db_g, name="b")
+for name, loss_of, value, grad, hint in [
+    ("x", lambda v: np.sum((v @ w_g + b_g) * dout_g), x_g, dx_g, "dx = dout w^T"),
+    ("w", lambda v: np.sum((x_g @ v + b_g) * dout_g), w_g, dw_g, "dw = x^T dout"),
+    ("b", lambda v: np.sum((x_g @ w_g + v) * dout_g), b_g, db_g,
+     "b is added to every row, so db adds up dout over the N rows (a sum, not a mean, and "
+     "not only the first row)"),
+]:
+    try:
+        check_gradient(loss_of, value.copy(), grad, name=name)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n  hint: {hint}") from None
 check_numpy_only("affine_backward", affine_backward)
 print("affine_backward: visible tests passed")
 ### BEGIN HIDDEN TESTS
@@ -185,7 +213,10 @@ def relu_forward(x):
 # %% nbgrader=tests id=test_relu_forward points=4
 x_r = np.array([[-2.0, 0.0, 3.0], [1.5, -0.5, 0.0]])
 x_r_copy = x_r.copy()
-out_r, _ = relu_forward(x_r)
+result = relu_forward(x_r)
+check_type("relu_forward(x_r)", result, tuple,
+           hint="return the pair (out, cache) with cache = x")
+out_r, _ = result
 check_close("relu_forward(x_r)[0]", out_r, [[0.0, 0.0, 3.0], [1.5, 0.0, 0.0]])
 check_unchanged("x_r", x_r_copy, x_r, hint="np.maximum(x, 0) makes a new array")
 check_numpy_only("relu_forward", relu_forward)
@@ -221,6 +252,10 @@ dx_r = relu_backward(dout_r, x_r)
 check_close("relu_backward(dout_r, x_r)", dx_r, [[0.0, 2.0, 3.0], [4.0, 0.0, 0.0]],
             hint="pass dout through where x > 0, and 0 elsewhere")
 check_unchanged("dout_r", dout_r_copy, dout_r)
+check_close("relu_backward(dout = [1, 1, 1], x = [-1, 0, 1])",
+            relu_backward(np.ones(3), np.array([-1.0, 0.0, 1.0])), [0.0, 0.0, 1.0],
+            hint="at exactly x = 0 the lab uses the subgradient 0, as PyTorch does: pass dout "
+                 "only where x > 0")
 x_g = test_rng.normal(size=(3, 4))
 dout_g = test_rng.normal(size=(3, 4))
 numeric = numerical_gradient_array(lambda v: np.maximum(v, 0), x_g, dout_g)
@@ -267,7 +302,10 @@ def sigmoid_forward(x):
 
 
 # %% nbgrader=tests id=test_sigmoid_forward points=5
-out_s, cache_s = sigmoid_forward(np.array([0.0, np.log(3.0), -np.log(3.0)]))
+result = sigmoid_forward(np.array([0.0, np.log(3.0), -np.log(3.0)]))
+check_type("sigmoid_forward(...)", result, tuple,
+           hint="return the pair (out, cache) with cache = out")
+out_s, cache_s = result
 check_close("sigmoid_forward([0, log 3, -log 3])[0]", out_s, [0.5, 0.75, 0.25],
             hint="sigma(x) = 1 / (1 + exp(-x))")
 check_close("the cache of sigmoid_forward", cache_s, [0.5, 0.75, 0.25],
@@ -375,7 +413,10 @@ loss_small, dscores_small = softmax_cross_entropy(scores_small, y_small)
 p_row2 = np.exp([1.0, 2.0, 3.0, 4.0]) / np.exp([1.0, 2.0, 3.0, 4.0]).sum()
 expected_loss = (np.log(4.0) - np.log(p_row2[3])) / 2
 check_close("the loss for scores_small", loss_small, expected_loss,
-            hint="uniform scores over 4 classes cost log 4; average the two examples (divide by N)")
+            hint="row 0 (uniform over 4 classes) costs log 4, row 1 costs -log p[1, 3]: take "
+                 "each row's probability of its own label, p[i, y[i]], and average the two "
+                 "(divide by N). A shift leaves softmax unchanged only if it is the same for "
+                 "all the classes of a row")
 check_shape("dscores", dscores_small, (2, 4))
 check_close("dscores[0] (uniform scores, label 2)", dscores_small[0],
             np.array([0.25, 0.25, -0.75, 0.25]) / 2, hint="dscores = (p - one_hot(y)) / N")
@@ -384,6 +425,10 @@ check_unchanged("scores_small", scores_copy, scores_small,
 big_loss, big_dscores = softmax_cross_entropy(scores_small + 1000.0, y_small)
 check_close("the loss for scores_small + 1000", big_loss, expected_loss,
             hint="subtract the maximum of each row before np.exp: exp(1000) overflows")
+far_loss, _ = softmax_cross_entropy(scores_small + np.array([[1000.0], [-1000.0]]), y_small)
+check_close("the loss for rows shifted by +1000 and -1000", far_loss, expected_loss,
+            hint="subtract each row's OWN maximum: one maximum for the whole batch still "
+                 "leaves exp(-2000) = 0 in the row that is far below it")
 scores_g = test_rng.normal(size=(5, 3))
 y_g = test_rng.integers(0, 3, 5)
 _, dscores_g = softmax_cross_entropy(scores_g, y_g)
@@ -469,6 +514,11 @@ result = two_layer_loss(params_small, X_small, y_small, reg=0.0)
 check_type("two_layer_loss(...)", result, tuple, hint="return the pair (loss, grads)")
 loss_small, grads_small = result
 check_type("grads", grads_small, dict)
+if set(grads_small) != set(params_small):
+    raise AssertionError(
+        "the keys of grads are wrong.\n  expected: ['W1', 'W2', 'b1', 'b2'] (the keys of params)"
+        f"\n  got:      {sorted(grads_small)}\n  hint: grads[key] is the gradient of "
+        "params[key]: use the same names")
 for key, value in params_small.items():
     check_shape(f"grads[{key!r}]", grads_small.get(key), value.shape)
 check_close("the loss with zero weights and zero biases",
@@ -481,8 +531,16 @@ for reg_value in (0.0, 0.7):
         def loss_of(value, key=key, reg_value=reg_value):
             return two_layer_loss({**params_small, key: value}, X_small, y_small, reg_value)[0]
 
-        error = check_gradient(loss_of, params_small[key].copy(), grads_small[key],
-                               name=f"{key} (reg={reg_value})", tol=1e-6)
+        try:
+            error = check_gradient(loss_of, params_small[key].copy(), grads_small[key],
+                                   name=f"{key} (reg={reg_value})", tol=1e-6)
+        except AssertionError as failure:
+            hint = ("the reg=0 checks passed, so look at the L2 term: the loss adds "
+                    "reg / 2 * (sum of W1**2 + sum of W2**2), which adds reg * W to the "
+                    "gradient of each weight matrix and nothing to the biases"
+                    if reg_value else "go through the backward pass layer by layer; the "
+                    "tests of each layer above must pass first")
+            raise AssertionError(f"{failure}\n  hint: {hint}") from None
         print(f"reg={reg_value}: relative error of d{key} = {error:.1e}")
 check_numpy_only("two_layer_loss", two_layer_loss)
 print("two_layer_loss: visible tests passed")
@@ -555,6 +613,11 @@ got = predict(params_p, X_p)
 check_shape("predict(params_p, X_p)", got, (3,))
 check_close("predict(params_p, X_p)", got, [0, 1, 2],
             hint="scores are [[2, 1, 0.5], [0, 3, 0.5], [0, 0, 0.5]]: take the argmax of each row")
+params_n = {"W1": np.array([[1.0], [0.0]]), "b1": np.zeros(1), "W2": np.array([[1.0, -1.0]]),
+            "b2": np.array([0.1, 0.0])}
+check_close("predict(params_n, [[-1, 0]])", predict(params_n, np.array([[-1.0, 0.0]])), [0],
+            hint="the hidden value is -1, the ReLU makes it 0, so the scores are b2 = [0.1, 0]; "
+                 "without the ReLU they would be [-0.9, 1]")
 check_numpy_only("predict", predict)
 print("predict: visible tests passed")
 ### BEGIN HIDDEN TESTS
@@ -582,10 +645,12 @@ for N, D, H, C in [(1, 3, 4, 5), (12, 5, 7, 3), (30, 4, 6, 10)]:
 # $$\theta \leftarrow \theta - \eta\, \nabla_\theta L_B(\theta) \quad
 #   \text{for each } \theta \in \{W_1, b_1, W_2, b_2\}.$$
 #
-# Use `np.random.default_rng(seed)` to shuffle (`rng.permutation(N)` once per epoch), start
+# Create the random generator **once**, before the first epoch, with
+# `rng = np.random.default_rng(seed)`, and draw a fresh `rng.permutation(N)` at the start of
+# every epoch (a generator re-created inside the loop would repeat the same order). Start
 # from a copy of `params` (the caller's arrays must not change), and record the loss of every
-# mini-batch (computed before its update). The helper `init_two_layer` below makes the
-# starting parameters (He initialization for the ReLU layer).
+# mini-batch (the loss `two_layer_loss` returns for it, before its update). The helper
+# `init_two_layer` below makes the starting parameters (He initialization for the ReLU layer).
 
 # %% nbgrader=locked id=init_two_layer
 def init_two_layer(input_size, hidden_size, num_classes, seed=0):
@@ -635,6 +700,8 @@ y_t = test_rng.integers(0, 2, 8)
 result = train_two_layer(params_t, X_t, y_t, lr=0.1, reg=0.0, num_epochs=2, batch_size=4)
 check_type("train_two_layer(...)", result, tuple, hint="return (trained_params, losses)")
 trained_t, losses_t = result
+check_type("the trained parameters", trained_t, dict,
+           hint="return (trained_params, losses) in this order")
 check_close("the number of recorded losses (8 examples, batches of 4, 2 epochs)",
             len(losses_t), 4, hint="one loss per mini-batch")
 for key in params_t:
@@ -644,9 +711,24 @@ for key in params_t:
 loss0, grads0 = two_layer_loss(params_t, X_t, y_t, reg=0.0)
 one_step, losses_one = train_two_layer(params_t, X_t, y_t, lr=0.1, reg=0.0, num_epochs=1,
                                        batch_size=8)
-check_close("the recorded loss of the first (full) batch", losses_one[0], loss0)
+check_close("the recorded loss of the first (full) batch", losses_one[0], loss0,
+            hint="record the loss two_layer_loss returns for the batch, before the update")
 check_close("W2 after one full-batch step", one_step["W2"], params_t["W2"] - 0.1 * grads0["W2"],
             hint="step against the gradient: W <- W - lr * dW")
+_, losses_10 = train_two_layer(params_t, np.vstack([X_t, X_t[:2]]), np.r_[y_t, y_t[:2]],
+                               lr=0.1, reg=0.0, num_epochs=1, batch_size=4)
+check_close("the number of recorded losses (10 examples, batches of 4, 1 epoch)",
+            len(losses_10), 3, hint="keep the last, smaller batch: batches of 4, 4 and 2")
+# With lr = 0 nothing moves, so with batches of one example the losses of an epoch are the
+# per-example losses in the order the examples were used.
+_, losses_0 = train_two_layer(params_t, X_t, y_t, lr=0.0, reg=0.0, num_epochs=2, batch_size=1)
+in_order = [two_layer_loss(params_t, X_t[i : i + 1], y_t[i : i + 1])[0] for i in range(8)]
+if np.allclose(losses_0[:8], in_order) or np.allclose(losses_0[:8], losses_0[8:]):
+    raise AssertionError(
+        "train_two_layer must shuffle the examples, in a new order every epoch.\n"
+        "  got:      the examples in their original order, or the same order in both epochs\n"
+        "  hint: create rng = np.random.default_rng(seed) once, before the epochs, and draw "
+        "rng.permutation(N) at the start of each epoch")
 check_numpy_only("train_two_layer", train_two_layer)
 print("train_two_layer: visible tests passed")
 ### BEGIN HIDDEN TESTS

@@ -21,8 +21,8 @@
 # are spelled out in the docstrings, and the tests build them exactly like that. Return new
 # arrays: never modify `x`, `w`, `b` or `dout` in place. Write your solutions with NumPy
 # only — PyTorch is there to check them, and the tests check that your functions do not call
-# torch, scipy or `course.conv` (which holds the explorer's reference code). The tests accept float32 or float64 results (within
-# a tolerance that float32 meets).
+# torch, scipy or `course.conv` (which holds the explorer's reference code). The tests accept
+# float32 or float64 results (within a tolerance that float32 meets).
 #
 # Points: `conv_forward_naive` 20, `im2col` 15, `conv_forward_im2col` 10, `conv_backward` 25,
 # `max_pool_forward` 7, `max_pool_backward` 9, `avg_pool_forward` 6, `avg_pool_backward` 8.
@@ -56,9 +56,11 @@ from course.grading import (
 # $$H_{out} = \left\lfloor \frac{H + 2P - d\,(HH - 1) - 1}{S} \right\rfloor + 1$$
 #
 # rows (and the same formula with $W$, $WW$ for the columns): the lecture's
-# $\lfloor (N - F + 2P)/S \rfloor + 1$ when $d = 1$. Write it with explicit Python loops over
-# the output positions (it will be slow; that is the point of section 2). `np.pad` does the
-# zero padding. Return `cache = (x, w, b, stride, padding, dilation)`.
+# $\lfloor (N - F + 2P)/S \rfloor + 1$ when $d = 1$. In Python the floor of a division of
+# integers is `//` (a plain `/` gives a float, which NumPy refuses as an array size). Write
+# it with explicit Python loops over the output positions (it will be slow; that is the point
+# of section 2). `np.pad` does the zero padding. Return
+# `cache = (x, w, b, stride, padding, dilation)`.
 
 # %% nbgrader=solution id=conv_forward_naive
 def conv_forward_naive(x, w, b, stride=1, padding=0, dilation=1):
@@ -249,7 +251,10 @@ def conv_forward_im2col(x, w, b, stride=1, padding=0, dilation=1):
 # %% nbgrader=tests id=test_conv_forward_im2col points=10
 x_a = np.arange(16.0).reshape(1, 1, 4, 4)
 w_a = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])
-out_a, _ = conv_forward_im2col(x_a, w_a, np.array([1.0]))
+result = conv_forward_im2col(x_a, w_a, np.array([1.0]))
+check_type("conv_forward_im2col(...)", result, tuple,
+           hint="return the pair (out, cache), with the same cache as conv_forward_naive")
+out_a, _ = result
 check_close("conv_forward_im2col on arange(16) with [[1, 0], [0, -1]], bias 1", out_a,
             np.full((1, 1, 3, 3), -4.0), hint="do not flip the kernel")
 x_b = np.ones((1, 2, 3, 3))
@@ -349,8 +354,6 @@ dout_copy = dout_g.copy()
 dx_g, dw_g, db_g = conv_backward(dout_g, (x_g, w_g, b_g, *settings.values()))
 for name, grad, shape in [("dx", dx_g, x_g.shape), ("dw", dw_g, w_g.shape), ("db", db_g, (3,))]:
     check_shape(name, grad, shape, hint="each gradient has the shape of its variable")
-check_close("db", db_g, dout_g.sum(axis=(0, 2, 3)),
-            hint="the bias of filter f touches every image and every position of channel f")
 
 
 def conv_sum(x_, w_, b_):
@@ -360,8 +363,22 @@ def conv_sum(x_, w_, b_):
 
 
 # float32 gradients pass too: they may differ from finite differences by about 1e-6
-check_gradient(lambda v: conv_sum(v, w_g, b_g), x_g, dx_g, name="x", tol=1e-5, atol=1e-5)
-check_gradient(lambda v: conv_sum(x_g, v, b_g), w_g, dw_g, name="w", tol=1e-5, atol=1e-5)
+for name, loss_of, value, grad, hint in [
+    ("b", lambda v: conv_sum(x_g, w_g, v), b_g, db_g,
+     "the bias of filter f is added at every position of every image: db[f] adds up "
+     "dout[:, f] over the batch and over all positions"),
+    ("x", lambda v: conv_sum(v, w_g, b_g), x_g, dx_g,
+     "each input pixel collects a contribution from every window that covers it (add them "
+     "up, windows overlap here), at rows i * stride + k * dilation of the PADDED input; cut "
+     "the padding off at the end"),
+    ("w", lambda v: conv_sum(x_g, v, b_g), w_g, dw_g,
+     "dw[f, c, k, l] adds up dout[n, f, i, j] times the padded input under tap (k, l) of "
+     "window (i, j), over all images and positions (no kernel flip)"),
+]:
+    try:
+        check_gradient(loss_of, value.copy(), grad, name=name, tol=1e-5, atol=1e-5)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n  hint: {hint}") from None
 check_unchanged("dout", dout_copy, dout_g)
 check_numpy_only("conv_backward", conv_backward)
 print("conv_backward: visible tests passed")
@@ -429,9 +446,16 @@ def max_pool_forward(x, window=2, stride=2):
 # %% nbgrader=tests id=test_max_pool_forward points=7
 x_5 = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2],
                 [2, 0, 0, 0, 1]], dtype=float).reshape(1, 1, 5, 5)
-out_5, _ = max_pool_forward(x_5, window=3, stride=1)
+try:
+    out_5, _ = max_pool_forward(x_5, window=3, stride=1)
+except ValueError as error:  # e.g. the max of an empty window
+    raise AssertionError(
+        f"max_pool_forward(5x5 input, window=3, stride=1) raised ValueError: {error}\n"
+        "  hint: the output is 3x3 and the window of output (i, j) starts at row i * stride "
+        "and column j * stride; a window that starts past the input is empty") from error
 check_close("3x3 max pooling, stride 1, of the 5x5 example of the lecture", out_5[0, 0],
-            [[3, 3, 3], [3, 3, 3], [3, 2, 3]])
+            [[3, 3, 3], [3, 3, 3], [3, 2, 3]],
+            hint="the window of output (i, j) covers rows i * stride to i * stride + window - 1")
 x_4 = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]],
                dtype=float).reshape(1, 1, 4, 4)
 out_4, _ = max_pool_forward(x_4, window=2, stride=2)
@@ -506,6 +530,15 @@ error = rel_error(max_pool_backward(dout_g, (x_g, 3, 2)), numeric)
 print(f"relative error vs finite differences: {error:.1e}")
 check_close("max_pool_backward vs finite differences (window 3, stride 2)",
             max_pool_backward(dout_g, (x_g, 3, 2)), numeric, rtol=1e-5, atol=1e-6)
+# Ties: a 2x2 window of zeros (as after a ReLU) has four equal maxima.
+dx_tie = np.asarray(max_pool_backward(np.array([[[[2.0]]]]), (np.zeros((1, 1, 2, 2)), 2, 2)))
+if dx_tie.shape != (1, 1, 2, 2) or dx_tie.sum() != 2.0 or np.count_nonzero(dx_tie) != 1:
+    raise AssertionError(
+        "max_pool_backward of a window of four equal maxima is wrong.\n"
+        "  expected: the whole gradient 2 at ONE input, e.g. [[2, 0], [0, 0]]\n"
+        f"  got:      {dx_tie.reshape(-1, 2).tolist() if dx_tie.size == 4 else dx_tie.shape}\n"
+        "  hint: route the gradient to the first arg max of the window only, not to every "
+        "input equal to the maximum")
 check_numpy_only("max_pool_backward", max_pool_backward)
 print("max_pool_backward: visible tests passed")
 ### BEGIN HIDDEN TESTS
