@@ -308,6 +308,36 @@ def to_networkx(root: Value):
     return G
 
 
+def _rows(G, root_id: int) -> dict:
+    """A vertical position per node, so that edges do not run through other nodes: the
+    inputs take the rows 0, 1, 2, ... in the order in which a walk from the output back to
+    the inputs meets them (operands in order), and each operation sits at the mean row of its
+    operands. A tree is then drawn without crossings; a shared value keeps its first row.
+
+    >>> x, w = Value(2.0, label="x"), Value(3.0, label="w")
+    >>> out = x * w + x
+    >>> rows = _rows(to_networkx(out), id(out))
+    >>> rows[id(x)], rows[id(w)], rows[id(out)]  # x is met first; out sits between x and x*w
+    (0.0, 1.0, 0.25)
+    """
+    rows: dict = {}
+    next_row = 0.0
+    stack = [(root_id, False)]
+    while stack:  # an iterative post-order walk: deep graphs do not hit the recursion limit
+        node, operands_done = stack.pop()
+        if node in rows:
+            continue
+        operands = list(dict.fromkeys(G.predecessors(node)))
+        if not operands:
+            rows[node], next_row = next_row, next_row + 1
+        elif operands_done:
+            rows[node] = sum(rows[o] for o in operands) / len(operands)
+        else:
+            stack.append((node, True))
+            stack.extend((o, False) for o in reversed(operands) if o not in rows)
+    return rows
+
+
 def draw_graph(root: Value, ax=None, show_grad: bool = True):
     """Draw the computational graph of ``root``, inputs on the left, output on the right.
 
@@ -325,12 +355,12 @@ def draw_graph(root: Value, ax=None, show_grad: bool = True):
     for n in G:  # draw each input just left of the first operation that uses it
         if G.in_degree(n) == 0 and G.out_degree(n) > 0:
             depth[n] = min(depth[c] for c in G.successors(n)) - 1
-    nx.set_node_attributes(G, depth, "depth")
-    pos = nx.multipartite_layout(G, subset_key="depth")
+    rows = _rows(G, id(root))
+    pos = {n: (float(depth[n]), -row) for n, row in rows.items()}
     if ax is None:
         columns = max(depth.values()) - min(depth.values()) + 1
-        tallest = max(list(depth.values()).count(d) for d in set(depth.values()))
-        _, ax = plt.subplots(figsize=(max(1.7 * columns, 4), max(1.3 * tallest, 2.5)))
+        height = max(1.2 * (max(rows.values()) + 1), 2.5)  # 1.2 inches per input row
+        _, ax = plt.subplots(figsize=(max(1.7 * columns, 4), height))
     labels = {}
     colours = []
     for n, attrs in G.nodes(data=True):

@@ -213,6 +213,39 @@ def test_graph_export_and_drawing():
     assert len(ax.texts) == 4
 
 
+
+def test_drawn_edges_do_not_run_through_other_nodes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    x, w, b, y = (Value(v, label=n) for v, n in [(2.0, "x"), (-0.5, "w"), (0.3, "b"), (1.0, "y")])
+    J = ((w * x + b).tanh() - y) ** 2  # the lecture's neuron: one input joins late
+    J.backward()
+    ax = draw_graph(J)
+    G = to_networkx(J)
+    assert len(ax.texts) == G.number_of_nodes()
+    ax.figure.canvas.draw()
+    to_points = ax.transData + ax.figure.dpi_scale_trans.inverted()  # data -> inches
+    drawn = list(zip(G, ax.texts, strict=True))  # draw_graph labels the nodes in G's order
+    centres = {n: 72 * to_points.transform(t.get_position()) for n, t in drawn}
+    names = {n: t.get_text().split("\n")[0] for n, t in drawn}
+    radius = np.sqrt(2600 / np.pi)  # draw_graph's node_size is an area in points^2
+    for a in G:
+        for b in G:
+            if a != b:
+                gap = np.linalg.norm(centres[a] - centres[b])
+                assert gap > 2 * radius, f"nodes {names[a]} and {names[b]} overlap"
+    for u, v in G.edges():
+        p, q = centres[u], centres[v]
+        for n in G:
+            if n in (u, v):
+                continue
+            c = centres[n]
+            t = np.clip(np.dot(c - p, q - p) / np.dot(q - p, q - p), 0, 1)
+            gap = np.linalg.norm(p + t * (q - p) - c)
+            assert gap > radius, f"edge {names[u]} -> {names[v]} crosses {names[n]}"
+
+
 # --- messages for bad input ---
 
 
