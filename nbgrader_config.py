@@ -8,7 +8,6 @@ copies, feedback and the gradebook are created next to this file and are git-ign
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "dl-course"
-c.CourseDirectory.root = "."
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "labs"
 # The labs are plain notebooks: no data folders to copy.
@@ -16,7 +15,6 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
 
 # The heaviest lab solution runs in about 20 s on 2 CPU cores; leave room for slow machines.
 c.Execute.timeout = 300
-c.Execute.allow_errors = True
 c.Execute.interrupt_on_timeout = True
 
 # Labs that are run by the grader shrink their experiments (see the labs' NBGRADER_EXECUTION

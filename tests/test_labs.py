@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,45 @@ def test_nbgrader_validate(graded):
     assert "Success! The notebook does not pass any tests." in inverted.stdout, inverted.stdout[
         -3000:
     ]
+
+
+def _readme_grading_commands() -> list[list[str]]:
+    """The nbgrader commands of the README's grading block, as an instructor types them."""
+    readme = (ROOT / "README.md").read_text()
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "autograde" in b)
+    lines = [line.split("#")[0].split() for line in block.splitlines()]
+    return [words[1:] for words in lines if words and words[0] == "nbgrader"]
+
+
+@pytest.mark.slow
+@pytest.mark.lab00
+def test_readme_grading_commands_work_in_a_copy_of_the_repository(tmp_path):
+    """The README's commands, in their order, on lab 00 in a folder laid out like a clone
+    (``labs/`` committed): a right and a blank submission get 100 and 0 in grades.csv."""
+    import csv
+
+    lab = "lab00_warmup"
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    for folder in ("solutions", "labs"):
+        shutil.copytree(ROOT / folder / lab, tmp_path / folder / lab)
+    release = tmp_path / "labs" / lab / f"{lab}.ipynb"
+    committed = release.read_text()
+    solution = tmp_path / "solutions" / lab / f"{lab}.ipynb"
+    answers = {"alice": json.dumps(student_solution(release, solution)), "bob": committed}
+    for student, text in answers.items():
+        (tmp_path / "submitted" / student / lab).mkdir(parents=True)
+        (tmp_path / "submitted" / student / lab / f"{lab}.ipynb").write_text(text)
+    commands = _readme_grading_commands()
+    assert [c[0] for c in commands] == [
+        "generate_assignment", "autograde", "generate_feedback", "export"
+    ], commands
+    for command in commands:
+        args = [lab if word == "lab01_linear_regression" else word for word in command]
+        result = nbgrader(*args, cwd=tmp_path, check=False)
+        assert result.returncode == 0, f"nbgrader {' '.join(args)}:\n{result.stderr[-3000:]}"
+        assert "Skipping existing assignment" not in result.stderr, "the lab was not registered"
+    assert release.read_text() == committed, "the forced release must leave labs/ unchanged"
+    with open(tmp_path / "grades.csv") as handle:
+        scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
+    assert scores == {"alice": 100.0, "bob": 0.0}
+    assert (tmp_path / "feedback" / "bob" / lab / f"{lab}.html").exists()

@@ -69,7 +69,8 @@ def test_ruff_is_clean():
 
 def test_gitignore_keeps_student_work_and_gradebook_out():
     ignored = (ROOT / ".gitignore").read_text().split()
-    for entry in ("submitted/", "autograded/", "feedback/", "gradebook.db", "artifacts/"):
+    ours = ("submitted/", "autograded/", "feedback/", "gradebook.db", "grades.csv", "artifacts/")
+    for entry in ours:
         assert entry in ignored
 
 

@@ -6,7 +6,7 @@
 It rebuilds the solution notebooks from ``notebook_sources/`` first, then runs
 ``nbgrader generate_assignment --force`` for each lab with a throw-away gradebook, so the
 release is reproducible and no ``gradebook.db`` is left behind. Instructors who keep a
-gradebook run ``nbgrader generate_assignment <lab>`` themselves (see the README).
+gradebook run ``nbgrader generate_assignment <lab> --force`` themselves (see the README).
 """
 
 from __future__ import annotations
