@@ -17,7 +17,7 @@ import json
 import pytest
 
 from tools.labs import ROOT, grade_in_temp_course, student_solution
-from tools.mutants import LabKernel, Variant, VariantResult, wrong
+from tools.mutants import LabKernel, Variant, VariantResult, resolve, wrong
 from tools.variants import LABS, variants_for
 
 #: One wrong variant per lab, autograded by the real nbgrader.
@@ -112,10 +112,11 @@ def test_real_nbgrader_gives_the_harness_score(tried, tmp_path):
     harness = next(r for r in tried["results"] if r.name == name)
     notebook = student_solution(ROOT / "labs" / lab / f"{lab}.ipynb",
                                 ROOT / "solutions" / lab / f"{lab}.ipynb")
+    sources = resolve(variant.replace, LabKernel(lab).solutions)  # parses, starts no kernel
     for cell in notebook["cells"]:
         grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
-        if grade_id in variant.replace:
-            cell["source"] = variant.replace[grade_id].strip().splitlines(keepends=True)
+        if grade_id in sources:
+            cell["source"] = sources[grade_id].strip().splitlines(keepends=True)
     graded = grade_in_temp_course(lab, tmp_path, submissions={"mutant": json.dumps(notebook)})
     assert graded["autograde"].returncode == 0, graded["autograde"].stderr[-3000:]
     score, max_score = graded["scores"]["mutant"]

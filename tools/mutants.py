@@ -39,6 +39,8 @@ from tools.nbrun import NO_NETWORK
 __all__ = [
     "Variant",
     "VariantResult",
+    "edit",
+    "resolve",
     "LabKernel",
     "wrong",
     "correct",
@@ -59,18 +61,45 @@ globals().update(_mutants_saved)
 """
 
 
+#: What replaces a solution cell: its full new source, or edits of the solution's own source.
+Change = str | tuple[tuple[str, str], ...]
+
+
+def edit(*changes: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    """Edits of a solution cell, ``(old, new)`` pairs: a mistake that differs from the
+    solution in a line or two is written as that difference, not as a copy of the solution."""
+    return tuple(changes)
+
+
+def resolve(replace: dict[str, Change], solutions: dict[str, str]) -> dict[str, str]:
+    """The full sources of ``replace``: edits are applied to the solution cells' sources."""
+    sources = {}
+    for grade_id, change in replace.items():
+        if isinstance(change, str):
+            sources[grade_id] = change
+            continue
+        source = solutions[grade_id]
+        for old, new in change:
+            if source.count(old) != 1:
+                raise ValueError(f"{old!r} must occur once in the solution cell {grade_id!r}")
+            source = source.replace(old, new)
+        sources[grade_id] = source
+    return sources
+
+
 @dataclass(frozen=True)
 class Variant:
     """Replacement code for solution cells, and what the tests must make of it.
 
-    ``replace`` maps a solution cell's grade_id to the full source that replaces it. A
+    ``replace`` maps a solution cell's grade_id to the full source that replaces it, or to
+    :func:`edit` pairs applied to the solution's source. A
     ``"wrong"`` variant lists in ``fails`` the test cells that must fail; a ``"correct"``
     variant must pass every test cell. ``timeout`` overrides the harness's per-cell timeout.
     """
 
     name: str
     kind: str
-    replace: dict[str, str]
+    replace: dict[str, Change]
     fails: tuple[str, ...] = ()
     note: str = ""
     timeout: float | None = None
@@ -84,14 +113,14 @@ class Variant:
             raise ValueError(f"correct variant {self.name!r} cannot expect failing tests")
 
 
-def wrong(name: str, replace: dict[str, str], fails: str | tuple[str, ...], note: str = "",
+def wrong(name: str, replace: dict[str, Change], fails: str | tuple[str, ...], note: str = "",
           timeout: float | None = None) -> Variant:
     """A typical mistake; ``fails`` is the test cell (or cells) that must catch it."""
     fails = (fails,) if isinstance(fails, str) else tuple(fails)
     return Variant(name, "wrong", dict(replace), fails, note, timeout)
 
 
-def correct(name: str, replace: dict[str, str], note: str = "") -> Variant:
+def correct(name: str, replace: dict[str, Change], note: str = "") -> Variant:
     """A correct alternative that must score full marks."""
     return Variant(name, "correct", dict(replace), (), note)
 
@@ -224,7 +253,7 @@ class LabKernel:
         start = time.perf_counter()
         timeout = variant.timeout or self.timeout
         errors: dict[str, str] = {}
-        usable = self._apply(variant.replace, errors, timeout)
+        usable = self._apply(resolve(variant.replace, self.solutions), errors, timeout)
         failed, score = [], 0.0
         for grade_id, points, source in self.tests:
             error = self.run(source, timeout)

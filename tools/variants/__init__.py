@@ -1,7 +1,8 @@
 """Variant tables for :mod:`tools.mutants`: per lab, typical mistakes and correct alternatives.
 
-Each module ``labNN.py`` defines ``VARIANTS``, a list of :class:`tools.mutants.Variant`
-written as full replacement sources of the lab's solution cells.
+Each module ``labNN.py`` defines ``VARIANTS``, a list of :class:`tools.mutants.Variant`:
+full replacement sources of the lab's solution cells, or, for a mistake that is the solution
+with a line or two changed, those changes (:func:`tools.mutants.edit`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ modified in place, and the bias is a separate scalar.
 
 from __future__ import annotations
 
-from tools.mutants import correct, wrong
+from tools.mutants import correct, edit, wrong
 
 __all__ = ["VARIANTS"]
 
@@ -116,73 +116,31 @@ def gradients(X, y, w, b):
     return dw, sum(r) / m
 """}),
     # -- gradient_descent ------------------------------------------------------------------
-    wrong("gradient_descent: update with + (ascent)", {GD: """
-def gradient_descent(X, y, lr, num_epochs, w0=None, b0=0.0):
-    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
-    b = float(b0)
-    history = [mse_loss(predict(X, w, b), y)]
-    for _ in range(num_epochs):
-        dw, db = gradients(X, y, w, b)
-        w, b = w + lr * dw, b + lr * db
-        history.append(mse_loss(predict(X, w, b), y))
-    return w, b, np.array(history)
-"""}, "test_gradient_descent"),
-    wrong("gradient_descent: history misses the initial loss", {GD: """
-def gradient_descent(X, y, lr, num_epochs, w0=None, b0=0.0):
-    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
-    b = float(b0)
-    history = []
-    for _ in range(num_epochs):
-        dw, db = gradients(X, y, w, b)
-        w, b = w - lr * dw, b - lr * db
-        history.append(mse_loss(predict(X, w, b), y))
-    return w, b, np.array(history)
-"""}, "test_gradient_descent"),
-    wrong("gradient_descent: history misses the final loss", {GD: """
-def gradient_descent(X, y, lr, num_epochs, w0=None, b0=0.0):
-    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
-    b = float(b0)
-    history = []
-    for _ in range(num_epochs):
-        history.append(mse_loss(predict(X, w, b), y))
-        dw, db = gradients(X, y, w, b)
-        w, b = w - lr * dw, b - lr * db
-    return w, b, np.array(history)
-"""}, "test_gradient_descent"),
-    wrong("gradient_descent: w -= lr * dw on the caller's w0", {GD: """
-def gradient_descent(X, y, lr, num_epochs, w0=None, b0=0.0):
-    w = np.zeros(X.shape[1]) if w0 is None else w0
-    b = float(b0)
-    history = [mse_loss(predict(X, w, b), y)]
-    for _ in range(num_epochs):
-        dw, db = gradients(X, y, w, b)
-        w -= lr * dw
-        b -= lr * db
-        history.append(mse_loss(predict(X, w, b), y))
-    return w, b, np.array(history)
-"""}, "test_gradient_descent"),
-    wrong("gradient_descent: gradient computed once, before the loop", {GD: """
-def gradient_descent(X, y, lr, num_epochs, w0=None, b0=0.0):
-    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
-    b = float(b0)
-    history = [mse_loss(predict(X, w, b), y)]
-    dw, db = gradients(X, y, w, b)
-    for _ in range(num_epochs):
-        w, b = w - lr * dw, b - lr * db
-        history.append(mse_loss(predict(X, w, b), y))
-    return w, b, np.array(history)
-"""}, "test_gradient_descent"),
-    wrong("gradient_descent: bias never updated", {GD: """
-def gradient_descent(X, y, lr, num_epochs, w0=None, b0=0.0):
-    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
-    b = float(b0)
-    history = [mse_loss(predict(X, w, b), y)]
-    for _ in range(num_epochs):
-        dw, db = gradients(X, y, w, b)
-        w = w - lr * dw
-        history.append(mse_loss(predict(X, w, b), y))
-    return w, b, np.array(history)
-"""}, "test_gradient_descent"),
+    wrong("gradient_descent: update with + (ascent)", {GD: edit(
+        ("w = w - lr * dw", "w = w + lr * dw"), ("b = b - lr * db", "b = b + lr * db"),
+    )}, "test_gradient_descent"),
+    wrong("gradient_descent: history misses the initial loss", {GD: edit(
+        ("history = [mse_loss(predict(X, w, b), y)]", "history = []"),
+    )}, "test_gradient_descent"),
+    wrong("gradient_descent: history misses the final loss", {GD: edit(
+        ("history = [mse_loss(predict(X, w, b), y)]", "history = []"),
+        ("        dw, db = gradients(X, y, w, b)",
+         "        history.append(mse_loss(predict(X, w, b), y))\n"
+         "        dw, db = gradients(X, y, w, b)"),
+        ("        b = b - lr * db\n        history.append(mse_loss(predict(X, w, b), y))",
+         "        b = b - lr * db"),
+    )}, "test_gradient_descent"),
+    wrong("gradient_descent: w -= lr * dw on the caller's w0", {GD: edit(
+        ("else np.array(w0, dtype=float)", "else w0"),
+        ("w = w - lr * dw", "w -= lr * dw"), ("b = b - lr * db", "b -= lr * db"),
+    )}, "test_gradient_descent"),
+    wrong("gradient_descent: gradient computed once, before the loop", {GD: edit(
+        ("    for _ in range(num_epochs):\n        dw, db = gradients(X, y, w, b)",
+         "    dw, db = gradients(X, y, w, b)\n    for _ in range(num_epochs):"),
+    )}, "test_gradient_descent"),
+    wrong("gradient_descent: bias never updated", {GD: edit(
+        ("        b = b - lr * db\n", ""),
+    )}, "test_gradient_descent"),
     wrong("gradient_descent: while loop never ends (counter not incremented)", {GD: """
 def gradient_descent(X, y, lr, num_epochs, w0=None, b0=0.0):
     w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)

@@ -9,36 +9,13 @@ mini-batch loss before its update and never changes the caller's ``params``.
 
 from __future__ import annotations
 
-from tools.mutants import correct, wrong
+from tools.mutants import correct, edit, wrong
 
 __all__ = ["VARIANTS"]
 
-_TRAIN = """
-def train_two_layer(params, X, y, lr=0.5, reg=1e-4, num_epochs=15, batch_size=32, seed=0):
-    params = {key: value.copy() for key, value in params.items()}
-    rng_sgd = np.random.default_rng(seed)
-    N = X.shape[0]
-    losses = []
-    for _ in range(num_epochs):
-        order = rng_sgd.permutation(N)
-        for start in range(0, N, batch_size):
-            batch = order[start : start + batch_size]
-            loss, grads = two_layer_loss(params, X[batch], y[batch], reg)
-            losses.append(loss)
-            for key in params:
-                params[key] = params[key] - lr * grads[key]
-    return params, losses
-"""
-
-
-def _train(*changes: tuple[str, str]) -> dict[str, str]:
+def _train(*changes: tuple[str, str]) -> dict[str, tuple]:
     """The solution's train_two_layer with some lines changed: (old, new) pairs."""
-    source = _TRAIN
-    for old, new in changes:
-        if old not in source:
-            raise ValueError(f"{old!r} is not in train_two_layer")
-        source = source.replace(old, new)
-    return {"train_two_layer": source}
+    return {"train_two_layer": edit(*changes)}
 
 
 VARIANTS = [
@@ -272,7 +249,8 @@ def predict(params, X):
 """}),
     # -- train_two_layer -------------------------------------------------------------------
     wrong("train: shallow copy, then -= (changes the caller's params)", _train(
-        ("params = {key: value.copy() for key, value in params.items()}", "params = dict(params)"),
+        ("    params = {key: value.copy() for key, value in params.items()}",  # the code line,
+         "    params = dict(params)"),  # not the stub comment that quotes it
         ("params[key] = params[key] - lr * grads[key]", "params[key] -= lr * grads[key]"),
     ), "test_train_two_layer"),
     wrong("train: step with + (ascent)", _train(("params[key] - lr", "params[key] + lr")),
