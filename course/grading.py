@@ -20,7 +20,14 @@ import types
 
 import numpy as np
 
-__all__ = ["check_close", "check_shape", "check_unchanged", "check_type", "check_numpy_only"]
+__all__ = [
+    "check_close",
+    "check_shape",
+    "check_unchanged",
+    "check_type",
+    "check_numpy_only",
+    "exercise",
+]
 
 
 #: The hint for a function that gave None: the cell's own hint is about values, not this.
@@ -171,3 +178,55 @@ def check_numpy_only(what: str, func, forbidden: tuple[str, ...] = FORBIDDEN) ->
             "write the computation yourself with NumPy; torch is only for checking",
             "uses a library that does the work",
         )
+
+
+#: First characters of the lines :func:`exercise` prints (the notebook tests look for them).
+EXERCISE_RIGHT, EXERCISE_WRONG, EXERCISE_BLANK = "✔ exercise", "✘ exercise", "… exercise"
+
+
+def _plain(value):
+    """A torch tensor (detached, on the CPU) or anything else as it is."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        return value.detach().cpu().numpy()
+    return value
+
+
+def exercise(
+    what: str, got, expected, rtol: float = 1e-6, atol: float = 1e-8, hint: str | None = None
+) -> bool:
+    """Instant feedback for a lecture exercise: print whether ``got`` matches ``expected``.
+
+    It never raises, so a notebook with unanswered exercises still runs top to bottom. An
+    answer left as ``None`` is reported as not answered yet; a wrong one prints what was
+    expected, what the answer gave and the hint. Returns True when the answer is right.
+    Numbers, arrays, tensors and nested lists compare within ``rtol``/``atol``; strings,
+    booleans and tuples of them compare exactly.
+
+    >>> exercise("2 + 2", 4, 4)
+    ✔ exercise "2 + 2": correct
+    True
+    >>> exercise("2 + 2", None, 4, hint="add them")
+    … exercise "2 + 2": not answered yet (replace the None). hint: add them
+    False
+    >>> exercise("the sign", "minus", "plus")
+    ✘ exercise "the sign" is wrong.
+      expected: 'plus'
+      got:      'minus'
+    False
+    """
+    if got is None:
+        print(f'{EXERCISE_BLANK} "{what}": not answered yet (replace the None).'
+              + (f" hint: {hint}" if hint else ""))
+        return False
+    got, expected = _plain(got), _plain(expected)
+    try:
+        if isinstance(expected, (str, bool)) or isinstance(got, (str, bool)):
+            if not (type(got) is type(expected) and got == expected):
+                _fail(what, repr(expected), repr(got), hint)
+        else:
+            check_close(what, got, expected, rtol=rtol, atol=atol, hint=hint)
+    except AssertionError as error:
+        print(f'{EXERCISE_WRONG} "{what}"' + str(error)[len(what):])
+        return False
+    print(f'{EXERCISE_RIGHT} "{what}": correct')
+    return True

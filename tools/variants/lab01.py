@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from tools.mutants import correct, edit, wrong
 
-__all__ = ["VARIANTS"]
+__all__ = ["VARIANTS", "CROSS_CHECK"]
 
 PREDICT = "predict"
 LOSS = "mse_loss"
 GRAD = "gradients"
 GD = "gradient_descent"
 CLOSED = "closed_form"
+
+#: The wrong variant that is also graded by the real nbgrader.
+CROSS_CHECK = 'predict: bias forgotten'
 
 VARIANTS = [
     # -- predict ---------------------------------------------------------------------------

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from tools.mutants import correct, wrong
 
-__all__ = ["VARIANTS"]
+__all__ = ["VARIANTS", "CROSS_CHECK"]
+
+#: The wrong variant that is also graded by the real nbgrader.
+CROSS_CHECK = 'momentum: textbook form v = mu v - lr g (lr inside the buffer)'
 
 VARIANTS = [
     # -- sgd_step --------------------------------------------------------------------------

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from tools.mutants import correct, edit, wrong
 
-__all__ = ["VARIANTS"]
+__all__ = ["VARIANTS", "CROSS_CHECK"]
 
 def _train(*changes: tuple[str, str]) -> dict[str, tuple]:
     """The solution's train_two_layer with some lines changed: (old, new) pairs."""
     return {"train_two_layer": edit(*changes)}
 
+
+#: The wrong variant that is also graded by the real nbgrader.
+CROSS_CHECK = 'affine_forward: cache without b'
 
 VARIANTS = [
     # -- affine layer ----------------------------------------------------------------------

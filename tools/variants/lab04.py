@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tools.mutants import correct, wrong
 
-__all__ = ["VARIANTS"]
+__all__ = ["VARIANTS", "CROSS_CHECK"]
 
 _NAIVE = """
 def conv_forward_naive(x, w, b, stride=1, padding=0, dilation=1):
@@ -93,6 +93,9 @@ def _edit(grade_id: str, base: str, *changes: tuple[str, str]) -> dict[str, str]
         base = base.replace(old, new)
     return {grade_id: base}
 
+
+#: The wrong variant that is also graded by the real nbgrader.
+CROSS_CHECK = 'max pool backward: gradient to every tied maximum'
 
 VARIANTS = [
     # -- conv_forward_naive ----------------------------------------------------------------
