@@ -706,7 +706,7 @@ plt.show()
 # shift invariant, sees maps that changed little. A shift of six pixels moves the digit by
 # more than a whole cell of the 5x5 grid the head reads (one cell covers 4 input pixels), so
 # the head sees a different pattern. Training on shifted copies (data augmentation,
-# lecture 07) makes the network tolerate more.
+# lecture 08) makes the network tolerate more.
 # </details>
 #
 # ## 10. Feature maps of the trained network
@@ -749,7 +749,7 @@ plt.show()
 # and their maps light up along those strokes; a filter whose map is uniformly dark belongs
 # to a dead unit (see below) and still looks like the random noise it started from. The
 # `conv2` maps are coarser: each combines all six `conv1` maps over a 14x14 patch of the
-# input and responds to parts such as a stroke ending or a corner. Lecture 09 visualizes what
+# input and responds to parts such as a stroke ending or a corner. Lecture 10 visualizes what
 # such units respond to.
 #
 # Some maps may be black. The cell below counts, for every map, on how many test digits it
