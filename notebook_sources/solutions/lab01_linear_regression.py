@@ -26,7 +26,8 @@
 # are a weight vector $w \in \mathbb{R}^n$ and a separate scalar bias $b$ (we do **not** add a
 # column of ones to $X$). In code, `X` has shape `(m, n)`, `y` and predictions have shape `(m,)`
 # (1-D, not `(m, 1)`), `w` has shape `(n,)` and `b` is a Python or NumPy float. No function may
-# modify its input arrays in place.
+# modify its input arrays in place. Inputs may be integer arrays (counts, pixel values): every
+# function must then compute in floating point and return floats, as it does for float input.
 
 # %% setup
 
@@ -85,6 +86,10 @@ for m, n in [(1, 1), (1, 4), (7, 1), (5, 3), (3, 8), (40, 6)]:
                 atol=1e-10)
     check_unchanged("X", X_keep, X_h)
     check_unchanged("w", w_keep, w_h)
+# integer inputs: the predictions are still floats (b is not rounded away)
+X_int_h, w_int_h = np.array([[1, 2], [3, 4], [0, -1]]), np.array([1, -2])
+check_close("predict with integer X and w and b = 0.5", predict(X_int_h, w_int_h, 0.5),
+            [-2.5, -4.5, 2.5], hint="compute in floats: integer arrays must not truncate b")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -151,7 +156,11 @@ for m in [1, 2, 9, 100]:
     check_close(f"mse_loss with m={m}", got_h, reference, rtol=1e-6)
     check_unchanged("y_hat", keep[0], y_hat_h)
     check_unchanged("y", keep[1], y_h)
-for shapes in [((4, 1), (4,)), ((4,), (1, 4)), ((3,), (4,))]:
+check_close("mse_loss of integer arrays", mse_loss(np.array([1, 2, 3]), np.array([0, 2, 5])),
+            5 / 6)
+check_close("mse_loss of large values", mse_loss(np.array([1e150]), np.array([-1e150])), 2e300,
+            rtol=1e-6)
+for shapes in [((4, 1), (4,)), ((4,), (1, 4)), ((3,), (4,)), ((1,), (4,)), ((4,), (1,))]:
     try:
         mse_loss(np.zeros(shapes[0]), np.zeros(shapes[1]))
     except ValueError:
@@ -249,6 +258,15 @@ solution_h = np.linalg.lstsq(np.c_[X_h, np.ones(30)], y_h, rcond=None)[0]
 dw_h, db_h = gradients(X_h, y_h, solution_h[:4], solution_h[4])
 check_close("dw at the least-squares solution", dw_h, np.zeros(4), atol=1e-10)
 check_close("db at the least-squares solution", db_h, 0.0, atol=1e-10)
+# integer inputs: X, y, w and b all integers; the gradient is still exact in floats
+X_int_h, y_int_h = np.array([[1, 2], [3, 4], [0, -1]]), np.array([1, 0, 3])
+w_int_h = np.array([1, 1])
+X_f, y_f = X_int_h.astype(float), y_int_h.astype(float)
+residual_f = X_f @ np.array([1.0, 1.0]) + 1.0 - y_f
+dw_h, db_h = gradients(X_int_h, y_int_h, w_int_h, 1)
+check_close("dw for integer inputs", dw_h, X_f.T @ residual_f / 3, rtol=1e-12,
+            hint="compute in floats (e.g. np.zeros(n) rather than np.zeros_like(w))")
+check_close("db for integer inputs", db_h, residual_f.mean(), rtol=1e-12)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -368,6 +386,30 @@ solution_h = np.linalg.lstsq(np.c_[X_h, np.ones(80)], y_h, rcond=None)[0]
 w_h, b_h, history_h = gradient_descent(X_h, y_h, 0.3, 500)
 check_close("w after 500 epochs (should reach least squares)", w_h, solution_h[:3], atol=1e-6)
 check_close("b after 500 epochs (should reach least squares)", b_h, solution_h[3], atol=1e-6)
+# integer data and an integer start: the updates are fractions, nothing may be truncated
+X_int_h, y_int_h = np.array([[1, 0], [0, 2], [1, 1], [2, 1]]), np.array([3, 1, 2, 5])
+w_ref, b_ref, losses_ref = torch_descent_h(X_int_h.astype(float), y_int_h.astype(float), 0.1, 7,
+                                           np.array([1.0, -1.0]), 2.0)
+w_int0_h = np.array([1, -1])
+w_h, b_h, history_h = gradient_descent(X_int_h, y_int_h, 0.1, 7, w0=w_int0_h, b0=2)
+check_close("w for integer data and w0 = [1, -1]", w_h, w_ref, rtol=1e-7,
+            hint="start from a float copy of w0 (np.array(w0, dtype=float))")
+check_close("history for integer data", history_h, losses_ref, rtol=1e-6)
+check_unchanged("w0 (integers)", np.array([1, -1]), w_int0_h)
+# a diverging learning rate runs every epoch (no early exit) and records every loss
+X_h, y_h = rng_h.normal(size=(12, 2)), rng_h.normal(size=12)
+lr_big = 2.5 / np.linalg.eigvalsh(np.c_[X_h, np.ones(12)].T @ np.c_[X_h, np.ones(12)] / 12).max()
+losses_ref = torch_descent_h(X_h, y_h, lr_big, 25, np.zeros(2), 0.0)[2]
+history_h = gradient_descent(X_h, y_h, lr_big, 25)[2]
+check_shape("history of a diverging run (25 epochs)", history_h, (26,),
+            hint="run all num_epochs updates even when the loss grows; do not stop early")
+check_close("history of a diverging run", history_h, losses_ref, rtol=1e-6)
+# a run that starts at the exact minimum: the loss never changes, still num_epochs + 1 entries
+X_h = np.array([[1.0], [2.0], [3.0]])
+w_h, b_h, history_h = gradient_descent(X_h, 2 * X_h[:, 0] + 1, 0.1, 9, w0=np.array([2.0]), b0=1.0)
+check_shape("history when the start is already optimal (9 epochs)", history_h, (10,),
+            hint="run all num_epochs updates even when the loss stops changing")
+check_close("history when the start is already optimal", history_h, np.zeros(10), atol=1e-20)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -439,6 +481,11 @@ X_h = rng_h.normal(size=(25, 4))
 w_h, b_h = closed_form(X_h, X_h @ w_true_h - 3.0)
 check_close("w recovered from noiseless data", w_h, w_true_h, atol=1e-8)
 check_close("b recovered from noiseless data", b_h, -3.0, atol=1e-8)
+# integer data whose least-squares line has fractional coefficients (w = 1.2, b = -0.4)
+w_h, b_h = closed_form(np.array([[0], [1], [2], [3], [4]]), np.array([0, 1, 1, 3, 5]))
+check_close("w from integer data", w_h, [1.2], atol=1e-10,
+            hint="compute in floats: integer arrays must not truncate the solution")
+check_close("b from integer data", b_h, -0.4, atol=1e-10)
 ### END HIDDEN TESTS
 
 # %% [markdown]

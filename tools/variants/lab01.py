@@ -45,6 +45,17 @@ def predict(X, w, b):
         y_hat[i] = total
     return y_hat
 """}),
+    wrong("predict: output allocated with X's dtype (integers truncate)", {PREDICT: """
+def predict(X, w, b):
+    y_hat = np.zeros_like(X[:, 0])
+    for i in range(X.shape[0]):
+        y_hat[i] = X[i] @ w + b
+    return y_hat
+"""}, "test_predict"),
+    correct("predict: returns a Python list (values right; the tests grade values)", {PREDICT: """
+def predict(X, w, b):
+    return [float(row @ w + b) for row in np.asarray(X, dtype=float)]
+"""}),
     correct("predict: einsum", {PREDICT: """
 def predict(X, w, b):
     return np.einsum("ij,j->i", X, w) + b
@@ -71,6 +82,13 @@ def mse_loss(y_hat, y):
     if np.shape(y_hat) != np.shape(y):
         raise ValueError("shapes differ")
     return np.mean((y_hat - y) ** 2, keepdims=True) / 2
+"""}, "test_mse_loss"),
+    wrong("mse_loss: compares only ndim, so (1,) and (4,) broadcast", {LOSS: """
+def mse_loss(y_hat, y):
+    y_hat, y = np.asarray(y_hat), np.asarray(y)
+    if y_hat.ndim != y.ndim:
+        raise ValueError("y_hat and y must have the same number of dimensions")
+    return float(np.mean((y_hat - y) ** 2) / 2)
 """}, "test_mse_loss"),
     correct("mse_loss: dot product of the residuals", {LOSS: """
 def mse_loss(y_hat, y):
@@ -106,6 +124,15 @@ def gradients(X, y, w, b):
     r = X @ w + b - y
     return (X * r[:, None]).mean(axis=1), float(r.mean())
 """}, "test_gradients"),
+    wrong("gradients: dw allocated with w's dtype (integers truncate)", {GRAD: """
+def gradients(X, y, w, b):
+    m = X.shape[0]
+    residual = X @ w + b - y
+    dw = np.zeros_like(w)
+    for j in range(X.shape[1]):
+        dw[j] = X[:, j] @ residual / m
+    return dw, float(residual.sum() / m)
+"""}, "test_gradients"),
     correct("gradients: r @ X and r.mean()", {GRAD: """
 def gradients(X, y, w, b):
     r = np.dot(X, w) + b - y
@@ -136,6 +163,20 @@ def gradients(X, y, w, b):
     wrong("gradient_descent: w -= lr * dw on the caller's w0", {GD: edit(
         ("else np.array(w0, dtype=float)", "else w0"),
         ("w = w - lr * dw", "w -= lr * dw"), ("b = b - lr * db", "b -= lr * db"),
+    )}, "test_gradient_descent"),
+    wrong("gradient_descent: np.copy(w0), then in-place float updates", {GD: edit(
+        ("else np.array(w0, dtype=float)", "else np.copy(w0)"),
+        ("w = w - lr * dw", "w -= lr * dw"),
+    )}, "test_gradient_descent"),
+    wrong("gradient_descent: stops early when the loss rises", {GD: edit(
+        ("        history.append(mse_loss(predict(X, w, b), y))",
+         "        history.append(mse_loss(predict(X, w, b), y))\n"
+         "        if history[-1] > history[-2]:\n            break"),
+    )}, "test_gradient_descent"),
+    wrong("gradient_descent: stops early when the loss stops changing", {GD: edit(
+        ("        history.append(mse_loss(predict(X, w, b), y))",
+         "        history.append(mse_loss(predict(X, w, b), y))\n"
+         "        if abs(history[-1] - history[-2]) < 1e-12:\n            break"),
     )}, "test_gradient_descent"),
     wrong("gradient_descent: gradient computed once, before the loop", {GD: edit(
         ("    for _ in range(num_epochs):\n        dw, db = gradients(X, y, w, b)",
@@ -185,6 +226,13 @@ def closed_form(X, y):
 def closed_form(X, y):
     A = np.column_stack([np.ones(len(X)), X])
     theta = np.linalg.lstsq(A, y, rcond=None)[0]
+    return theta[:-1], float(theta[-1])
+"""}, "test_closed_form"),
+    wrong("closed_form: theta allocated with X's dtype (integers truncate)", {CLOSED: """
+def closed_form(X, y):
+    A = np.column_stack([X, np.ones(X.shape[0], dtype=X.dtype)])
+    theta = np.zeros(A.shape[1], dtype=X.dtype)
+    theta[:] = np.linalg.lstsq(A, y, rcond=None)[0]
     return theta[:-1], float(theta[-1])
 """}, "test_closed_form"),
     correct("closed_form: normal equations with np.linalg.solve", {CLOSED: """
