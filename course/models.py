@@ -6,6 +6,12 @@ convolutions with 6 and 16 filters, each followed by a ReLU and 2x2 max pooling,
 convolutions and global average pooling, so the network takes images of any size from
 :data:`LENET_MIN_SIZE` pixels up.
 
+:class:`ResNet` is a residual network for small (32x32) images built from
+:class:`BasicBlock` or :class:`Bottleneck`; its attribute names (``layer1``..., ``fc``)
+mirror torchvision's ResNet so that transfer-learning code reads the same. Compact CPU-sized
+versions of AlexNet, VGG and GoogLeNet (:class:`Inception` modules) are registered in
+:data:`MODELS` too; the full-size torchvision models are only counted (:mod:`course.counting`).
+
 >>> model = build("lenet5")
 >>> count_parameters(model)
 61706
@@ -19,7 +25,16 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["LENET_MIN_SIZE", "LeNet5", "MODELS", "build", "count_parameters"]
+__all__ = [
+    "LENET_MIN_SIZE",
+    "BasicBlock",
+    "Bottleneck",
+    "LeNet5",
+    "MODELS",
+    "ResNet",
+    "build",
+    "count_parameters",
+]
 
 #: Smallest input side LeNet-5 accepts: 16 → conv 12 → pool 6 → conv 2 → pool 1.
 LENET_MIN_SIZE = 16
@@ -145,8 +160,192 @@ class LeNet5(nn.Module):
         return self.head(self.features(x))
 
 
+def _check_images(model: str, x, in_channels: int, min_size: int) -> None:
+    """Raise a ValueError naming the expected shape unless ``x: (N, C, H, W)``, H, W >= min."""
+    if not torch.is_tensor(x):
+        raise ValueError(f"{model} expects a torch.Tensor; got {type(x).__name__}")
+    shape = tuple(x.shape)
+    if x.dim() == 4 and shape[1] == in_channels and min(shape[2:]) >= min_size:
+        return
+    hint = "; for a single image add a batch dimension with x.unsqueeze(0)" if x.dim() == 3 else ""
+    raise ValueError(
+        f"{model} expects input of shape (N, {in_channels}, H, W) with H, W >= {min_size}; "
+        f"got {shape}{hint}"
+    )
+
+
+def _conv_bn(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1):
+    """A convolution without bias ('same' padding for odd kernels) followed by batch norm."""
+    conv = nn.Conv2d(
+        in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2, bias=False
+    )
+    return conv, nn.BatchNorm2d(out_channels)
+
+
+class BasicBlock(nn.Module):
+    """Residual basic block: ``relu(F(x) + shortcut(x))`` with F = 3x3 conv-BN-ReLU-3x3 conv-BN.
+
+    ``x: (N, in_channels, H, W)`` → ``(N, out_channels, ceil(H / stride), ceil(W / stride))``.
+    The shortcut is the identity when the shape does not change; when ``stride != 1`` or the
+    number of channels changes it is a projection, a strided 1x1 convolution with batch norm
+    (option B of He et al., 2016). torchvision calls the projection ``downsample``.
+
+    >>> block = BasicBlock(16, 32, stride=2)
+    >>> block(torch.zeros(2, 16, 32, 32)).shape, isinstance(block.shortcut, nn.Identity)
+    (torch.Size([2, 32, 16, 16]), False)
+    """
+
+    expansion = 1
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        _positive_int("in_channels", in_channels)
+        _positive_int("out_channels", out_channels)
+        _positive_int("stride", stride)
+        self.conv1, self.bn1 = _conv_bn(in_channels, out_channels, 3, stride)
+        self.conv2, self.bn2 = _conv_bn(out_channels, out_channels, 3)
+        self.relu = nn.ReLU()
+        self.shortcut = _shortcut(in_channels, out_channels, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (N, C_in, H, W)`` → ``(N, C_out, H', W')``."""
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + self.shortcut(x))  # ReLU after the addition
+
+
+class Bottleneck(nn.Module):
+    """Residual bottleneck block: 1x1 (reduce) → 3x3 (with the stride) → 1x1 (expand to 4x).
+
+    ``x: (N, in_channels, H, W)`` → ``(N, 4 * mid_channels, ceil(H / stride), ceil(W / stride))``.
+    The stride sits on the 3x3 convolution as in torchvision ("ResNet v1.5"); the paper put it
+    on the first 1x1. Projection shortcut when the stride or the channel count changes.
+
+    >>> block = Bottleneck(64, 16)
+    >>> block(torch.zeros(1, 64, 8, 8)).shape, isinstance(block.shortcut, nn.Identity)
+    (torch.Size([1, 64, 8, 8]), True)
+    """
+
+    expansion = 4
+
+    def __init__(self, in_channels: int, mid_channels: int, stride: int = 1):
+        super().__init__()
+        _positive_int("in_channels", in_channels)
+        _positive_int("mid_channels", mid_channels)
+        _positive_int("stride", stride)
+        out_channels = mid_channels * self.expansion
+        self.conv1, self.bn1 = _conv_bn(in_channels, mid_channels, 1)
+        self.conv2, self.bn2 = _conv_bn(mid_channels, mid_channels, 3, stride)
+        self.conv3, self.bn3 = _conv_bn(mid_channels, out_channels, 1)
+        self.relu = nn.ReLU()
+        self.shortcut = _shortcut(in_channels, out_channels, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (N, C_in, H, W)`` → ``(N, 4 * mid_channels, H', W')``."""
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + self.shortcut(x))
+
+
+def _shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module:
+    if stride == 1 and in_channels == out_channels:
+        return nn.Identity()
+    return nn.Sequential(*_conv_bn(in_channels, out_channels, 1, stride))  # 1x1, strided
+
+
+BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
+
+#: Smallest input side the compact ResNet accepts.
+RESNET_MIN_SIZE = 8
+
+
+class ResNet(nn.Module):
+    """A residual network for small images: ``x: (N, in_channels, H, W)`` → ``(N, num_classes)``.
+
+    ``stem`` (3x3 conv-BN-ReLU to ``widths[0]`` channels) → ``layer1`` ... ``layerK``
+    (``layers[k]`` blocks of ``widths[k]`` channels, or ``4 * widths[k]`` for bottlenecks;
+    the first block of ``layer2`` onwards has stride 2, halving H and W while the channels
+    double) → ``pool`` (global average pooling and flatten, ``(N, feature_dim)``) → ``fc``.
+    With the defaults a 32x32 image goes 32 → 32 → 16 → 8 → 1; any H, W >= 8 is accepted.
+    Convolutions get He (fan-out) initialization as in torchvision.
+
+    >>> model = ResNet()
+    >>> model(torch.zeros(2, 3, 32, 32)).shape, model.feature_dim
+    (torch.Size([2, 10]), 64)
+    >>> ResNet(block="bottleneck").features(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 256])
+    """
+
+    def __init__(
+        self,
+        block: str = "basic",
+        layers: tuple[int, ...] = (2, 2, 2),
+        widths: tuple[int, ...] = (16, 32, 64),
+        num_classes: int = 10,
+        in_channels: int = 3,
+    ):
+        super().__init__()
+        if block not in BLOCKS:
+            raise ValueError(f"block must be one of {tuple(BLOCKS)}; got {block!r}")
+        layers, widths = tuple(layers), tuple(widths)
+        if not layers or len(layers) != len(widths):
+            raise ValueError(
+                "layers and widths must be non-empty and of the same length (one entry per "
+                f"stage); got layers={layers}, widths={widths}"
+            )
+        for name, values in (("layers", layers), ("widths", widths)):
+            for value in values:
+                _positive_int(f"every entry of {name}", value)
+        self.num_classes = _positive_int("num_classes", num_classes)
+        self.in_channels = _positive_int("in_channels", in_channels)
+        self.block, self.layers, self.widths = block, layers, widths
+        Block = BLOCKS[block]
+        self.stem = nn.Sequential(*_conv_bn(in_channels, widths[0], 3), nn.ReLU())
+        channels = widths[0]
+        for k, (count, width) in enumerate(zip(layers, widths, strict=True), start=1):
+            blocks = []
+            for i in range(count):
+                stride = 2 if (k > 1 and i == 0) else 1
+                blocks.append(Block(channels, width, stride))
+                channels = width * Block.expansion
+            self.add_module(f"layer{k}", nn.Sequential(*blocks))
+        self.feature_dim = channels
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.fc = nn.Linear(self.feature_dim, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Everything but ``fc``: ``x: (N, C, H, W)`` → ``(N, feature_dim)``."""
+        _check_images("ResNet", x, self.in_channels, RESNET_MIN_SIZE)
+        x = self.stem(x)
+        for k in range(1, len(self.layers) + 1):
+            x = getattr(self, f"layer{k}")(x)
+        return self.pool(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (N, C, H, W)`` → logits ``(N, num_classes)``."""
+        return self.fc(self.features(x))
+
+
+def resnet(**kwargs) -> ResNet:
+    """The compact ResNet with basic blocks (``ResNet(block="basic", ...)``)."""
+    return ResNet(block="basic", **kwargs)
+
+
+def resnet_bottleneck(**kwargs) -> ResNet:
+    """The compact ResNet with bottleneck blocks (``ResNet(block="bottleneck", ...)``)."""
+    return ResNet(block="bottleneck", **kwargs)
+
+
 #: Name → builder; each builder takes keyword arguments such as ``num_classes``.
-MODELS: dict[str, Callable[..., nn.Module]] = {"lenet5": LeNet5}
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "lenet5": LeNet5,
+    "resnet": resnet,
+    "resnet_bottleneck": resnet_bottleneck,
+}
 
 
 def build(name: str, **kwargs) -> nn.Module:

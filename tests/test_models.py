@@ -169,3 +169,213 @@ def test_lecture_05_exercise_solution_runs():
         assert head(features(torch.zeros(2, 1, size, size))).shape == (2, 10)
     assert models.count_parameters(head) == models.count_parameters(models.LeNet5(head="gap").head)
     assert models.count_parameters(head) == 13054  # the number the solution text states
+
+
+# ---------------------------------------------------------------- residual networks (L06)
+
+
+def basic_block_closed_form(c_in: int, c_out: int, stride: int) -> int:
+    """Two 3x3 convolutions without bias, each with batch norm (γ, β), plus the projection."""
+    main = 9 * c_in * c_out + 2 * c_out + 9 * c_out * c_out + 2 * c_out
+    projection = c_in * c_out + 2 * c_out if (stride != 1 or c_in != c_out) else 0
+    return main + projection
+
+
+def bottleneck_closed_form(c_in: int, mid: int, stride: int) -> int:
+    """1x1 (c_in → mid), 3x3 (mid → mid), 1x1 (mid → 4·mid), each with batch norm."""
+    out = 4 * mid
+    main = c_in * mid + 2 * mid + 9 * mid * mid + 2 * mid + mid * out + 2 * out
+    projection = c_in * out + 2 * out if (stride != 1 or c_in != out) else 0
+    return main + projection
+
+
+def resnet_closed_form(block, layers, widths, num_classes=10, in_channels=3) -> int:
+    total = 9 * in_channels * widths[0] + 2 * widths[0]  # stem: 3x3 conv + batch norm
+    channels = widths[0]
+    for k, (count, width) in enumerate(zip(layers, widths, strict=True)):
+        for i in range(count):
+            stride = 2 if (k > 0 and i == 0) else 1
+            if block == "basic":
+                total += basic_block_closed_form(channels, width, stride)
+                channels = width
+            else:
+                total += bottleneck_closed_form(channels, width, stride)
+                channels = 4 * width
+    return total + (channels + 1) * num_classes
+
+
+@pytest.mark.parametrize("c_in, c_out, stride", [(16, 16, 1), (16, 32, 2), (8, 24, 1), (32, 32, 2)])
+def test_basic_block_parameters_and_projection(c_in, c_out, stride):
+    block = models.BasicBlock(c_in, c_out, stride)
+    assert models.count_parameters(block) == basic_block_closed_form(c_in, c_out, stride)
+    projected = stride != 1 or c_in != c_out
+    assert isinstance(block.shortcut, nn.Identity) != projected
+    if projected:
+        conv = block.shortcut[0]
+        assert conv.kernel_size == (1, 1) and conv.stride == (stride, stride)
+        assert isinstance(block.shortcut[1], nn.BatchNorm2d)
+    out = block(torch.randn(2, c_in, 9, 10))
+    assert out.shape == (2, c_out, -(-9 // stride), -(-10 // stride))
+    assert (out >= 0).all()  # the ReLU comes after the addition
+
+
+@pytest.mark.parametrize("c_in, mid, stride", [(64, 16, 1), (16, 16, 1), (64, 32, 2), (128, 32, 1)])
+def test_bottleneck_parameters_and_projection(c_in, mid, stride):
+    block = models.Bottleneck(c_in, mid, stride)
+    assert models.Bottleneck.expansion == 4
+    assert models.count_parameters(block) == bottleneck_closed_form(c_in, mid, stride)
+    assert isinstance(block.shortcut, nn.Identity) == (stride == 1 and c_in == 4 * mid)
+    assert block.conv2.stride == (stride, stride)  # v1.5: the stride on the 3x3
+    assert block(torch.randn(2, c_in, 8, 8)).shape == (2, 4 * mid, 8 // stride, 8 // stride)
+
+
+def _torchvision_block(kind: str, c_in: int, width: int, stride: int):
+    """torchvision's own block with the same shapes, as the independent reference."""
+    from torchvision.models import resnet as tv
+
+    Block = tv.BasicBlock if kind == "basic" else tv.Bottleneck
+    out = width * Block.expansion
+    downsample = None
+    if stride != 1 or c_in != out:
+        downsample = nn.Sequential(tv.conv1x1(c_in, out, stride), nn.BatchNorm2d(out))
+    return Block(c_in, width, stride, downsample)
+
+
+@pytest.mark.parametrize(
+    "kind, c_in, width, stride",
+    [("basic", 8, 8, 1), ("basic", 8, 16, 2), ("bottleneck", 32, 8, 1), ("bottleneck", 16, 8, 2)],
+)
+@pytest.mark.parametrize("train_mode", [False, True])
+def test_blocks_match_torchvision(kind, c_in, width, stride, train_mode):
+    torch.manual_seed(0)
+    ours = models.BasicBlock(c_in, width, stride) if kind == "basic" else models.Bottleneck(
+        c_in, width, stride
+    )
+    reference = _torchvision_block(kind, c_in, width, stride)
+    for m in reference.modules():  # non-trivial batch-norm statistics and affine parameters
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+    state = {k.replace("downsample", "shortcut"): v for k, v in reference.state_dict().items()}
+    ours.load_state_dict(state)  # strict: the same tensors under torchvision's names
+    ours.train(train_mode), reference.train(train_mode)
+    x = torch.randn(3, c_in, 11, 11)
+    assert torch.allclose(ours(x), reference(x), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"block": "bottleneck"},
+        {"layers": (1, 1, 1, 1), "widths": (8, 16, 32, 64), "num_classes": 6},
+        {"layers": (3,), "widths": (12,), "in_channels": 1},
+        {"block": "bottleneck", "layers": (1, 2), "widths": (4, 8), "num_classes": 2},
+    ],
+)
+def test_resnet_parameters_against_closed_form(kwargs):
+    model = models.ResNet(**kwargs)
+    full = {"block": "basic", "layers": (2, 2, 2), "widths": (16, 32, 64)} | kwargs
+    assert models.count_parameters(model) == resnet_closed_form(**full)
+
+
+@pytest.mark.parametrize(
+    "block, layers, name",
+    [("basic", (2, 2, 2, 2), "resnet18"), ("bottleneck", (3, 4, 6, 3), "resnet50")],
+)
+def test_resnet_at_imagenet_widths_matches_torchvision_but_for_the_stem(block, layers, name):
+    """Same stages as torchvision's ResNet-18/50; only the stem differs: a 3x3 convolution
+    (27·64 weights) instead of 7x7 (147·64), and no max pooling (no parameters)."""
+    import torchvision
+
+    with torch.device("meta"):
+        reference = getattr(torchvision.models, name)(weights=None, num_classes=1000)
+        ours = models.ResNet(block, layers, (64, 128, 256, 512), num_classes=1000)
+    expected = models.count_parameters(reference) - 7 * 7 * 3 * 64 + 3 * 3 * 3 * 64
+    assert models.count_parameters(ours) == expected
+    assert ours.feature_dim == reference.fc.in_features
+
+
+def test_resnet_structure_and_shapes():
+    model = models.ResNet()
+    assert [name for name, _ in model.named_children()] == [
+        "stem", "layer1", "layer2", "layer3", "pool", "fc"
+    ]
+    assert isinstance(model.fc, nn.Linear) and model.fc.in_features == model.feature_dim == 64
+    stem_conv = model.stem[0]
+    assert stem_conv.kernel_size == (3, 3) and isinstance(model.stem[1], nn.BatchNorm2d)
+    assert [len(model.layer1), len(model.layer2), len(model.layer3)] == [2, 2, 2]
+    assert model.layer1[0].conv1.stride == (1, 1)
+    assert model.layer2[0].conv1.stride == model.layer3[0].conv1.stride == (2, 2)
+    assert model.layer2[1].conv1.stride == (1, 1)
+    model.eval()  # batch norm with running statistics, so both passes below agree
+    x = torch.randn(4, 3, 32, 32)
+    z = model.stem(x)
+    sizes = []
+    for layer in (model.layer1, model.layer2, model.layer3):
+        z = layer(z)
+        sizes.append(tuple(z.shape[1:]))
+    assert sizes == [(16, 32, 32), (32, 16, 16), (64, 8, 8)]
+    assert torch.allclose(model.features(x), z.mean(dim=(2, 3)), atol=1e-6)
+    assert torch.allclose(model(x), model.fc(model.features(x)))
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (32, 32), (13, 40), (64, 64)])
+def test_resnet_accepts_any_size_from_8(shape):
+    assert models.ResNet(num_classes=5)(torch.randn(2, 3, *shape)).shape == (2, 5)
+
+
+@pytest.mark.parametrize("name", ["resnet", "resnet_bottleneck"])
+def test_resnet_gradients_reach_every_parameter(name):
+    torch.manual_seed(0)
+    model = models.build(name, num_classes=4)
+    loss = F.cross_entropy(model(torch.randn(3, 3, 16, 16)), torch.tensor([0, 1, 3]))
+    loss.backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, pname
+
+
+def test_resnet_input_errors():
+    model = models.ResNet()
+    with pytest.raises(ValueError, match=re.escape("(N, 3, H, W) with H, W >= 8")) as info:
+        model(torch.zeros(2, 1, 32, 32))
+    assert "(2, 1, 32, 32)" in str(info.value)
+    with pytest.raises(ValueError, match="unsqueeze"):
+        model(torch.zeros(3, 32, 32))
+    with pytest.raises(ValueError, match="H, W >= 8"):
+        model(torch.zeros(1, 3, 7, 32))
+    with pytest.raises(ValueError, match="torch.Tensor"):
+        model.features([[1.0]])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"block": "wide"}, "block must be one of"),
+        ({"layers": (2, 2), "widths": (16, 32, 64)}, "same length"),
+        ({"layers": (), "widths": ()}, "non-empty"),
+        ({"layers": (2, 0, 2)}, "every entry of layers must be a positive integer"),
+        ({"widths": (16, 32.0, 64)}, "every entry of widths"),
+        ({"num_classes": 0}, "num_classes"),
+    ],
+)
+def test_resnet_constructor_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        models.ResNet(**kwargs)
+
+
+def test_block_constructor_errors():
+    with pytest.raises(ValueError, match="stride must be a positive integer"):
+        models.BasicBlock(16, 16, stride=0)
+    with pytest.raises(ValueError, match="mid_channels"):
+        models.Bottleneck(16, -4)
+
+
+def test_resnets_registered():
+    assert isinstance(models.build("resnet"), models.ResNet)
+    assert models.build("resnet").block == "basic"
+    bottleneck = models.build("resnet_bottleneck", num_classes=6)
+    assert bottleneck.block == "bottleneck" and bottleneck.fc.out_features == 6
+    assert bottleneck.feature_dim == 4 * 64
