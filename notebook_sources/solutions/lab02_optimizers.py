@@ -52,7 +52,9 @@ from course.grading import check_close, check_numpy_only, check_shape, check_typ
 #   be replayed, compared and debugged; this is also how JAX's optimizers work. (PyTorch keeps
 #   the same state inside the optimizer object, in `optimizer.state`.)
 # - **The first call gets `state = {}`.** Start every stored quantity at zero (of the shape of
-#   `w`: `np.zeros_like(w)`) when its key is missing. The key names are yours to choose.
+#   `w`: `np.zeros(np.shape(w))`) when its key is missing. The key names are yours to choose.
+# - **Integers are allowed.** `w` and `dw` may be integer arrays; compute in floating point and
+#   return floats (an integer array updated in place would truncate, or raise).
 # - **The formulas are PyTorch's**, written out below; where textbooks differ from PyTorch
 #   (where the learning rate sits in momentum, where $\varepsilon$ goes), follow these.
 #
@@ -120,6 +122,17 @@ def run_rule(step, w0, grads, num_steps=None, lr_schedule=None, **hyper):
     return np.array(path)
 
 
+def integer_steps(step, **hyper):
+    """Two steps of `step` from the integer w0 = [3, -2, 0]: first with the gradient
+    [0.5, 2, -1.5], then with the integer gradient [1, 2, -1]. Returns the parameters after
+    each step, shape (2, 3)."""
+    w, state, path = np.array([3, -2, 0]), {}, []
+    for dw in (np.array([0.5, 2.0, -1.5]), np.array([1, 2, -1])):
+        w, state = step(w, dw, state, **hyper)
+        path.append(np.array(w, dtype=np.float64))
+    return np.array(path)
+
+
 def torch_run(optimizer_class, w0, grads, num_steps=None, lr_schedule=None, **hyper):
     """The same steps as run_rule, taken by a torch.optim optimizer in float64."""
     p = torch.tensor(np.array(w0, dtype=np.float64), requires_grad=True)
@@ -177,6 +190,11 @@ for shape, lr in [((3, 4), 0.05), ((1,), 0.7), ((6,), 1e-3)]:
     grads_h = list(rng_h.normal(size=(25, *shape)))
     check_close(f"25 SGD steps on shape {shape}, lr={lr}", run_rule(sgd_step, w0_h, grads_h, lr=lr),
                 torch_run(torch.optim.SGD, w0_h, grads_h, lr=lr), rtol=1e-5, atol=1e-6)
+check_close("two sgd_step steps from the integer w0 = [3, -2, 0]",
+            integer_steps(sgd_step, lr=0.25),
+            torch_run(torch.optim.SGD, [3.0, -2.0, 0.0], [np.array([0.5, 2.0, -1.5]), np.array([1.0, 2.0, -1.0])], lr=0.25), rtol=1e-6, atol=1e-9,
+            hint="integer inputs are allowed: compute in floats (no in-place update of an "
+                 "integer array)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -260,6 +278,11 @@ check_close("20 momentum steps whose learning rate drops from 0.1 to 0.01 after 
             torch_run(torch.optim.SGD, w0_h, grads_h, lr_schedule=lrs_h, momentum=0.9),
             rtol=1e-5, atol=1e-6,
             hint="keep lr out of the velocity, as PyTorch does: b = mu * b + g, then w - lr * b")
+check_close("two momentum_step steps from the integer w0 = [3, -2, 0]",
+            integer_steps(momentum_step, lr=0.5, mu=0.9),
+            torch_run(torch.optim.SGD, [3.0, -2.0, 0.0], [np.array([0.5, 2.0, -1.5]), np.array([1.0, 2.0, -1.0])], lr=0.5, momentum=0.9), rtol=1e-6, atol=1e-9,
+            hint="integer inputs are allowed: compute in floats (no in-place update of an "
+                 "integer array)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -334,6 +357,11 @@ check_close("20 Nesterov steps whose learning rate drops from 0.1 to 0.01 after 
             torch_run(torch.optim.SGD, w0_h, grads_h, lr_schedule=lrs_h, momentum=0.9,
                       nesterov=True), rtol=1e-5, atol=1e-6,
             hint="keep lr out of the velocity, as PyTorch does: b = mu * b + g, then w - lr * (g + mu * b)")
+check_close("two nesterov_step steps from the integer w0 = [3, -2, 0]",
+            integer_steps(nesterov_step, lr=0.5, mu=0.9),
+            torch_run(torch.optim.SGD, [3.0, -2.0, 0.0], [np.array([0.5, 2.0, -1.5]), np.array([1.0, 2.0, -1.0])], lr=0.5, momentum=0.9, nesterov=True), rtol=1e-6, atol=1e-9,
+            hint="integer inputs are allowed: compute in floats (no in-place update of an "
+                 "integer array)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -397,6 +425,11 @@ check_close("40 Adagrad steps on a quadratic (gradient depends on w)",
             run_rule(adagrad_step, [2.0, 1.0], lambda v: curvature_h * v, 40, lr=0.5),
             torch_run(torch.optim.Adagrad, [2.0, 1.0], lambda v: curvature_h * v, 40, lr=0.5),
             rtol=1e-5, atol=1e-6)
+check_close("two adagrad_step steps from the integer w0 = [3, -2, 0]",
+            integer_steps(adagrad_step, lr=0.5),
+            torch_run(torch.optim.Adagrad, [3.0, -2.0, 0.0], [np.array([0.5, 2.0, -1.5]), np.array([1.0, 2.0, -1.0])], lr=0.5, eps=1e-10), rtol=1e-6, atol=1e-9,
+            hint="integer inputs are allowed: compute in floats (no in-place update of an "
+                 "integer array)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -465,6 +498,11 @@ check_close("40 RMSprop steps on a quadratic (gradient depends on w)",
             run_rule(rmsprop_step, [2.0, 1.0], lambda v: curvature_h * v, 40, lr=0.05),
             torch_run(torch.optim.RMSprop, [2.0, 1.0], lambda v: curvature_h * v, 40, lr=0.05),
             rtol=1e-5, atol=1e-6)
+check_close("two rmsprop_step steps from the integer w0 = [3, -2, 0]",
+            integer_steps(rmsprop_step, lr=0.05),
+            torch_run(torch.optim.RMSprop, [3.0, -2.0, 0.0], [np.array([0.5, 2.0, -1.5]), np.array([1.0, 2.0, -1.0])], lr=0.05), rtol=1e-6, atol=1e-9,
+            hint="integer inputs are allowed: compute in floats (no in-place update of an "
+                 "integer array)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -543,6 +581,11 @@ check_close("60 Adam steps on a quadratic (gradient depends on w)",
             run_rule(adam_step, [2.0, 1.0], lambda v: curvature_h * v, 60, lr=0.1),
             torch_run(torch.optim.Adam, [2.0, 1.0], lambda v: curvature_h * v, 60, lr=0.1),
             rtol=1e-5, atol=1e-6)
+check_close("two adam_step steps from the integer w0 = [3, -2, 0]",
+            integer_steps(adam_step, lr=0.5),
+            torch_run(torch.optim.Adam, [3.0, -2.0, 0.0], [np.array([0.5, 2.0, -1.5]), np.array([1.0, 2.0, -1.0])], lr=0.5), rtol=1e-6, atol=1e-9,
+            hint="integer inputs are allowed: compute in floats (no in-place update of an "
+                 "integer array)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -642,6 +685,32 @@ for m, batch_size, shape in [(50, 8, (50, 3)), (50, 50, (50,)), (7, 64, (7, 2, 3
             raise AssertionError(f"minibatches (m={m}) must use a new random order each epoch")
     check_unchanged("X", X_keep, X_h)
     check_unchanged("y", y_keep, y_h)
+# one-hot (2-D) targets keep their shape, and all the randomness comes from `rng`: generators
+# seeded alike give the same epoch, other seeds another, whatever np.random's global state is
+X_h = np.arange(40.0).reshape(20, 2)
+y_h = np.eye(4)[np.arange(20) % 4]  # (20, 4) one-hot targets
+
+
+def epoch_order_h(seed, global_seed):
+    np.random.seed(global_seed)
+    batches = list(minibatches(X_h, y_h, 6, np.random.default_rng(seed)))
+    for xb, yb in batches:
+        check_shape("y_batch of one-hot targets y (20, 4)", yb, (len(xb), 4),
+                    hint="index y with the same rows as X; do not flatten or reshape it")
+        check_close("one-hot y_batch aligned with X_batch", yb,
+                    np.eye(4)[(xb[:, 0] // 2).astype(int) % 4])
+    return np.concatenate([xb[:, 0] // 2 for xb, _ in batches])
+
+
+if not np.array_equal(epoch_order_h(5, 0), epoch_order_h(5, 1)):
+    raise AssertionError(
+        "two generators seeded alike (np.random.default_rng(5)) gave different epochs.\n"
+        "  hint: draw the order from the rng you are given (rng.permutation(m)), not from "
+        "np.random or from a generator you create")
+if np.array_equal(epoch_order_h(5, 0), epoch_order_h(6, 0)):
+    raise AssertionError(
+        "generators seeded 5 and 6 gave the same epoch.\n"
+        "  hint: use the rng you are given; do not create a generator with a fixed seed")
 ### END HIDDEN TESTS
 
 # %% [markdown]

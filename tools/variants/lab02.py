@@ -9,7 +9,7 @@ batch and draws a new order from the given ``rng``.
 
 from __future__ import annotations
 
-from tools.mutants import correct, wrong
+from tools.mutants import correct, edit, wrong
 
 __all__ = ["VARIANTS", "CROSS_CHECK"]
 
@@ -232,6 +232,40 @@ def minibatches(X, y, batch_size, rng):
     for start in range(0, len(X), batch_size):
         yield X[start:start + batch_size], y[start:start + batch_size]
 """}, "test_minibatches"),
+    wrong("minibatches: ignores rng, shuffles with the global np.random", {"minibatches": """
+def minibatches(X, y, batch_size, rng):
+    order = np.random.permutation(len(X))
+    for start in range(0, len(X), batch_size):
+        rows = order[start:start + batch_size]
+        yield X[rows], y[rows]
+"""}, "test_minibatches"),
+    wrong("minibatches: a fresh unseeded generator each call", {"minibatches": """
+def minibatches(X, y, batch_size, rng):
+    order = np.random.default_rng().permutation(len(X))
+    for start in range(0, len(X), batch_size):
+        rows = order[start:start + batch_size]
+        yield X[rows], y[rows]
+"""}, "test_minibatches"),
+    wrong("minibatches: flattens y (breaks one-hot targets)", {"minibatches": """
+def minibatches(X, y, batch_size, rng):
+    order = rng.permutation(len(X))
+    y = np.asarray(y).reshape(len(X), -1)[:, 0]
+    for start in range(0, len(X), batch_size):
+        rows = order[start:start + batch_size]
+        yield X[rows], y[rows]
+"""}, "test_minibatches"),
+    wrong("momentum: velocity from np.zeros_like(w), filled with [...] = (integers truncate)",
+          {"momentum_step": """
+def momentum_step(w, dw, state, lr, mu=0.9):
+    velocity = np.zeros_like(w)
+    velocity[...] = mu * state.get("velocity", np.zeros_like(w)) + dw
+    return w - lr * velocity, {**state, "velocity": velocity}
+"""}, "test_momentum_step"),
+    wrong("adam: new w from w.copy() updated in place (integers raise)", {"adam_step": edit(
+        ("    return w - lr * m_hat / (np.sqrt(v_hat) + eps), {",
+         "    new_w = w.copy()\n    new_w -= lr * m_hat / (np.sqrt(v_hat) + eps)\n"
+         "    return new_w, {"),
+    )}, "test_adam_step"),
     correct("minibatches: np.array_split of the permutation", {"minibatches": """
 def minibatches(X, y, batch_size, rng):
     order = rng.permutation(X.shape[0])
