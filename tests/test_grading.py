@@ -88,3 +88,23 @@ def test_none_says_return_even_when_the_cell_gives_its_own_hint():
     for check, args in [(grading.check_close, ([1.0],)), (grading.check_shape, ((1,),))]:
         with pytest.raises(AssertionError, match="returned None: did you forget `return`"):
             check("predict(X, w, b)", None, *args, hint="use X @ w + b")
+
+
+def test_check_numpy_only_charges_a_rule_once_where_it_is_broken():
+    import scipy.special
+
+    from course.grading import check_numpy_only
+
+    def log_softmax(s):  # breaks the rule (scipy does the work)
+        return s - scipy.special.logsumexp(s, axis=1, keepdims=True)
+
+    def network_loss(s):  # its own code is NumPy; it calls a separately graded function
+        return -np.mean(log_softmax(s)[:, 0])
+
+    with pytest.raises(AssertionError, match="scipy"):
+        check_numpy_only("log_softmax", log_softmax)
+    with pytest.raises(AssertionError, match="scipy"):  # followed by default
+        check_numpy_only("network_loss", network_loss)
+    check_numpy_only("network_loss", network_loss, graded_elsewhere=(log_softmax,))
+    with pytest.raises(AssertionError, match="scipy"):  # a function cannot excuse itself
+        check_numpy_only("log_softmax", log_softmax, graded_elsewhere=(log_softmax,))

@@ -19,7 +19,9 @@
 # `params` in place), and keep the shapes given in the docstrings. The tests build the
 # `cache` tuples themselves, exactly as each docstring describes them. Compute in float64
 # (NumPy's default): the gradient checks compare with finite differences, which need double
-# precision.
+# precision. Inputs may be integer arrays (then compute in floats, as for float input), and
+# they may be extreme: your functions must stay finite and exact where the math is (a sigmoid
+# at x = ±800, a softmax whose scores are 1500 apart).
 #
 # Points: `affine_forward` 6, `affine_backward` 12, `relu_forward` 4, `relu_backward` 8,
 # `sigmoid_forward` 5, `sigmoid_backward` 7, `softmax_cross_entropy` 16, `two_layer_loss` 22,
@@ -115,6 +117,10 @@ for N, D, M in [(1, 4, 3), (7, 5, 2), (3, 1, 6), (16, 10, 1)]:
             "graded with cache = (x, w, b), exactly as the docstring says")
     for before, after in zip(keep, (x_h, w_h, b_h)):
         check_unchanged("an input of affine_forward", before, after)
+out_h, _ = affine_forward(np.array([[1, 2], [0, -3]]), np.array([[1, 0], [2, 1]]),
+                          np.array([0.5, -0.25]))
+check_close("affine_forward with integer x and w and a float b", out_h,
+            [[5.5, 1.75], [-5.5, -3.25]], hint="compute in floats: integers must not truncate")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -324,6 +330,18 @@ for shape in [(1,), (6, 3), (2, 2, 5)]:
     check_close(f"sigmoid_forward on shape {shape}", out_h, reference, rtol=1e-5, atol=1e-7)
     check_close("the cache of sigmoid_forward", cache_h, reference, rtol=1e-5, atol=1e-7)
     check_unchanged("x", keep, x_h)
+# extreme and integer inputs (warnings about overflow are allowed; nan or a wrong value is not)
+x_h = np.array([-1000.0, -800.0, -40.0, 0.0, 40.0, 800.0, 1000.0])
+with np.errstate(all="ignore"):
+    out_h, _ = sigmoid_forward(x_h)
+check_close("sigmoid_forward at -1000, -800, -40, 0, 40, 800, 1000", out_h,
+            torch.sigmoid(torch.from_numpy(x_h)).numpy(), rtol=1e-12, atol=1e-15,
+            hint="exp(800) overflows to inf: exp(x) / (1 + exp(x)) is inf / inf = nan for large "
+                 "x; 1 / (1 + exp(-x)) stays right at both ends")
+x_h = np.array([[-3, 0, 2]])
+check_close("sigmoid_forward of integers", sigmoid_forward(x_h)[0],
+            torch.sigmoid(torch.tensor([[-3.0, 0.0, 2.0]], dtype=torch.float64)).numpy(),
+            rtol=1e-12, hint="compute in floats: integers must not truncate")
 ### END HIDDEN TESTS
 
 # %% nbgrader=solution id=sigmoid_backward
@@ -456,6 +474,22 @@ for N, C, shift, spread in cases:
     check_close(f"dscores for {where}", ds_h, s_t.grad.numpy(), rtol=1e-5, atol=1e-8)
     check_unchanged("scores", keep[0], s_h)
     check_unchanged("y", keep[1], y_h)
+# extreme rows: one score far above the others (1500), a label whose probability underflows
+# (e^-800 is 0 in floating point, yet the loss is exactly 800), and integer scores
+for s_h, y_h in [(np.array([[0.0, 1500.0, 3.0], [1500.0, 0.0, -2.0]]), np.array([1, 0])),
+                 (np.array([[0.0, 800.0], [800.0, 0.0]]), np.array([0, 0])),
+                 (np.array([[3, 1, -2], [0, 0, 5]]), np.array([2, 1]))]:
+    s_t = torch.tensor(s_h, dtype=torch.float64, requires_grad=True)
+    loss_t = torch.nn.functional.cross_entropy(s_t, torch.from_numpy(y_h))
+    loss_t.backward()
+    with np.errstate(all="ignore"):
+        loss_h, ds_h = softmax_cross_entropy(s_h, y_h)
+    where = f"scores {s_h.tolist()}, labels {y_h.tolist()}"
+    check_close(f"the loss for {where}", loss_h, loss_t.item(), rtol=1e-9,
+                hint="subtract each row's maximum, and compute log-probabilities as "
+                     "shifted - log(sum(exp(shifted))): log(softmax) gives log(0) = -inf when a "
+                     "probability underflows")
+    check_close(f"dscores for {where}", ds_h, s_t.grad.numpy(), rtol=1e-9, atol=1e-12)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -542,7 +576,9 @@ for reg_value in (0.0, 0.7):
                     "tests of each layer above must pass first")
             raise AssertionError(f"{failure}\n  hint: {hint}") from None
         print(f"reg={reg_value}: relative error of d{key} = {error:.1e}")
-check_numpy_only("two_layer_loss", two_layer_loss)
+check_numpy_only("two_layer_loss", two_layer_loss,
+                 graded_elsewhere=(affine_forward, affine_backward, relu_forward, relu_backward,
+                                   softmax_cross_entropy))
 print("two_layer_loss: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -568,6 +604,29 @@ for N, D, H, C, reg_h in [(1, 3, 4, 2, 0.0), (10, 6, 8, 5, 0.0), (7, 4, 3, 3, 0.
                     rtol=1e-5, atol=1e-7)
         check_unchanged(f"params[{key!r}]", keep[key], params_h[key])
     check_unchanged("X", keep_X, X_h)
+# Integer inputs and weights chosen so that many hidden pre-activations are exactly 0: the
+# ReLU's subgradient there is 0 (as in relu_backward and PyTorch), also inside the network.
+X_h = np.array([[1, 0, -1], [2, 1, 0], [0, 0, 0], [-1, 2, 1], [1, 1, 1]])
+y_h = np.array([0, 2, 1, 1, 0])
+params_h = {"W1": np.array([[1.0, -1.0, 0.0, 2.0], [0.0, 1.0, -1.0, 1.0],
+                            [1.0, 0.0, 1.0, -2.0]]),
+            "b1": np.array([0.0, 1.0, -1.0, 0.0]),
+            "W2": np.array([[0.5, -1.0, 0.25], [1.0, 0.5, -0.5], [-0.75, 0.25, 1.0],
+                            [0.1, 0.2, -0.3]]),
+            "b2": np.array([0.1, -0.2, 0.05])}
+h_h = X_h @ params_h["W1"] + params_h["b1"]
+assert (h_h == 0).sum() >= 4  # the test is about these points
+t = {k: torch.tensor(v, requires_grad=True) for k, v in params_h.items()}
+scores_t = torch.relu(torch.from_numpy(X_h).double() @ t["W1"] + t["b1"]) @ t["W2"] + t["b2"]
+loss_t = torch.nn.functional.cross_entropy(scores_t, torch.from_numpy(y_h)) + 0.05 * (
+    (t["W1"] ** 2).sum() + (t["W2"] ** 2).sum())
+loss_t.backward()
+loss_h, grads_h = two_layer_loss(params_h, X_h, y_h, reg=0.1)
+check_close("the loss with integer X", loss_h, loss_t.item(), rtol=1e-9)
+for key in ("W1", "b1", "W2", "b2"):
+    check_close(f"grads[{key!r}] where hidden units sit exactly at 0 (ReLU's kink)",
+                grads_h[key], t[key].grad.numpy(), rtol=1e-9, atol=1e-12,
+                hint="at h = 0 the ReLU passes no gradient (subgradient 0): use h > 0")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -618,7 +677,7 @@ params_n = {"W1": np.array([[1.0], [0.0]]), "b1": np.zeros(1), "W2": np.array([[
 check_close("predict(params_n, [[-1, 0]])", predict(params_n, np.array([[-1.0, 0.0]])), [0],
             hint="the hidden value is -1, the ReLU makes it 0, so the scores are b2 = [0.1, 0]; "
                  "without the ReLU they would be [-0.9, 1]")
-check_numpy_only("predict", predict)
+check_numpy_only("predict", predict, graded_elsewhere=(affine_forward, relu_forward))
 print("predict: visible tests passed")
 ### BEGIN HIDDEN TESTS
 hidden_rng = np.random.default_rng(309)
@@ -729,7 +788,7 @@ if np.allclose(losses_0[:8], in_order) or np.allclose(losses_0[:8], losses_0[8:]
         "  got:      the examples in their original order, or the same order in both epochs\n"
         "  hint: create rng = np.random.default_rng(seed) once, before the epochs, and draw "
         "rng.permutation(N) at the start of each epoch")
-check_numpy_only("train_two_layer", train_two_layer)
+check_numpy_only("train_two_layer", train_two_layer, graded_elsewhere=(two_layer_loss,))
 print("train_two_layer: visible tests passed")
 ### BEGIN HIDDEN TESTS
 import torch
@@ -789,6 +848,36 @@ if len(set(orders_s)) < 3 or tuple(range(12)) in orders_s:
         f"  got the orders {orders_s[0]}, {orders_s[1]} and {orders_s[2]} in 3 epochs\n"
         "  hint: create rng = np.random.default_rng(seed) once, before the epochs, and draw "
         "rng.permutation(N) at the start of each epoch")
+# The randomness comes from `seed` alone: the same seed gives the same run whatever the
+# global NumPy generator does, another seed another run. The caller's X and y stay as they were.
+X_r, y_r = hidden_rng.normal(size=(14, D_h)), hidden_rng.integers(0, C_h, 14)
+keep_r = X_r.copy(), y_r.copy()
+runs = {}
+for seed_r, global_r in [(7, 0), (7, 1), (8, 0)]:
+    np.random.seed(global_r)
+    runs[seed_r, global_r] = train_two_layer(params_h, X_r, y_r, lr=0.2, reg=0.0, num_epochs=2,
+                                             batch_size=3, seed=seed_r)[1]
+    check_unchanged("X (the training data)", keep_r[0], X_r,
+                    hint="shuffle an index array, not the data: X[order], not rng.shuffle(X)")
+    check_unchanged("y (the training labels)", keep_r[1], y_r)
+if not np.allclose(runs[7, 0], runs[7, 1]):
+    raise AssertionError(
+        "two runs with seed=7 recorded different losses.\n"
+        "  hint: draw the permutations from np.random.default_rng(seed), not from np.random")
+if np.allclose(runs[7, 0], runs[8, 0]):
+    raise AssertionError(
+        "runs with seed=7 and seed=8 recorded the same losses.\n"
+        "  hint: use the seed argument: rng = np.random.default_rng(seed)")
+# every epoch runs, also when the loss rises (a learning rate far too large) or stops changing
+with np.errstate(all="ignore"):
+    _, losses_big = train_two_layer(params_h, X_r, y_r, lr=50.0, reg=0.0, num_epochs=4,
+                                    batch_size=7, seed=2)
+check_close("the number of losses of a diverging run (14 examples, batches of 7, 4 epochs)",
+            len(losses_big), 8, hint="run every epoch; do not stop when the loss rises")
+_, losses_flat = train_two_layer(params_h, X_r, y_r, lr=0.0, reg=0.0, num_epochs=4,
+                                 batch_size=14, seed=2)
+check_close("the number of losses when the loss never changes (lr = 0, 4 epochs)",
+            len(losses_flat), 4, hint="run every epoch; do not stop when the loss stops changing")
 # The real thing: digits, with a fixed seed, must reach 90 % test accuracy.
 digits_h = course_data.load_digits(flatten=True)
 start_h = init_two_layer(64, 64, 10, seed=0)

@@ -31,6 +31,12 @@ def affine_forward(x, w, b):
 def affine_forward(x, w, b):
     return x @ w + b, (x, w)
 """}, "test_affine_forward"),
+    wrong("affine_forward: output allocated like x (integers truncate)", {"affine_forward": """
+def affine_forward(x, w, b):
+    out = np.zeros((x.shape[0], w.shape[1]), dtype=x.dtype)
+    out[...] = x @ w + b
+    return out, (x, w, b)
+"""}, "test_affine_forward"),
     correct("affine_forward: np.dot", {"affine_forward": """
 def affine_forward(x, w, b):
     return np.dot(x, w) + b[None, :], (x, w, b)
@@ -91,6 +97,17 @@ def sigmoid_forward(x):
     wrong("sigmoid_forward: caches x instead of out", {"sigmoid_forward": """
 def sigmoid_forward(x):
     return 1.0 / (1.0 + np.exp(-x)), x
+"""}, "test_sigmoid_forward"),
+    wrong("sigmoid_forward: exp(x) / (1 + exp(x)) (nan for large x)", {"sigmoid_forward": """
+def sigmoid_forward(x):
+    out = np.exp(x) / (1.0 + np.exp(x))
+    return out, out
+"""}, "test_sigmoid_forward"),
+    wrong("sigmoid_forward: output allocated like x (integers truncate)", {"sigmoid_forward": """
+def sigmoid_forward(x):
+    out = np.empty_like(x)
+    out[...] = 1.0 / (1.0 + np.exp(-x))
+    return out, out
 """}, "test_sigmoid_forward"),
     correct("sigmoid_forward: tanh identity", {"sigmoid_forward": """
 def sigmoid_forward(x):
@@ -153,7 +170,8 @@ def softmax_cross_entropy(scores, y):
     dscores[np.arange(N), y] -= 1
     return float(-log_probs[np.arange(N), y].mean()), dscores / N
 """}, "test_softmax_cross_entropy"),
-    correct("softmax: one-hot matrix, probabilities then log", {"softmax_cross_entropy": """
+    wrong("softmax: log(softmax) (inf when a probability underflows, [[0, 800]])",
+          {"softmax_cross_entropy": """
 def softmax_cross_entropy(scores, y):
     N, C = scores.shape
     one_hot = np.eye(C)[y]  # (N, C)
@@ -161,6 +179,32 @@ def softmax_cross_entropy(scores, y):
     probs = e / e.sum(axis=1, keepdims=True)
     loss = -np.sum(one_hot * np.log(probs)) / N
     return loss, (probs - one_hot) / N
+"""}, "test_softmax_cross_entropy",
+          note="decided: the lab asks for log-probabilities that stay exact when p underflows"),
+    wrong("softmax: shifted by the row mean (overflows when one score is 1500)",
+          {"softmax_cross_entropy": edit(
+              ("scores - scores.max(axis=1, keepdims=True)",
+               "scores - scores.mean(axis=1, keepdims=True)"),
+          )}, "test_softmax_cross_entropy"),
+    wrong("softmax: dscores allocated like scores (integers truncate)",
+          {"softmax_cross_entropy": edit(
+              ("    dscores = np.exp(log_probs)\n",
+               "    dscores = np.zeros_like(scores)\n    dscores[...] = np.exp(log_probs)\n"),
+          )}, "test_softmax_cross_entropy"),
+    wrong("softmax: scipy's logsumexp (NumPy only: loses this function's points only)",
+          {"softmax_cross_entropy": edit(
+              ("    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))",
+               "    from scipy.special import logsumexp\n"
+               "    log_probs = shifted - logsumexp(shifted, axis=1, keepdims=True)"),
+          )}, "test_softmax_cross_entropy"),
+    correct("softmax: one-hot matrix and log-sum-exp", {"softmax_cross_entropy": """
+def softmax_cross_entropy(scores, y):
+    N, C = scores.shape
+    one_hot = np.eye(C)[y]  # (N, C)
+    m = np.max(scores, axis=1, keepdims=True)
+    log_probs = scores - m - np.log(np.exp(scores - m).sum(axis=1, keepdims=True))
+    loss = -np.sum(one_hot * log_probs) / N
+    return loss, (np.exp(log_probs) - one_hot) / N
 """}),
     # -- two_layer_loss --------------------------------------------------------------------
     wrong("two_layer_loss: L2 penalty on the biases too", {"two_layer_loss": """
@@ -210,6 +254,19 @@ def two_layer_loss(params, X, y, reg=0.0):
     loss += 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
     da, dW2, db2 = affine_backward(dscores, cache2)
     _, dW1, db1 = affine_backward(da, cache1)
+    return float(loss), {"W1": dW1 + reg * W1, "b1": db1, "W2": dW2 + reg * W2, "b2": db2}
+"""}, "test_two_layer_loss"),
+    wrong("two_layer_loss: inline ReLU mask h >= 0 (subgradient 1 at the kink)",
+          {"two_layer_loss": """
+def two_layer_loss(params, X, y, reg=0.0):
+    W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
+    h, cache1 = affine_forward(X, W1, b1)
+    a = np.maximum(h, 0)
+    scores, cache2 = affine_forward(a, W2, b2)
+    loss, dscores = softmax_cross_entropy(scores, y)
+    loss += 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+    da, dW2, db2 = affine_backward(dscores, cache2)
+    _, dW1, db1 = affine_backward(da * (h >= 0), cache1)
     return float(loss), {"W1": dW1 + reg * W1, "b1": db1, "W2": dW2 + reg * W2, "b2": db2}
 """}, "test_two_layer_loss"),
     correct("two_layer_loss: inline NumPy, ReLU mask from the activation", {"two_layer_loss": """
@@ -276,6 +333,24 @@ def predict(params, X):
     wrong("train: samples batches with replacement",
           _train(("order = rng_sgd.permutation(N)", "order = rng_sgd.integers(0, N, N)")),
           "test_train_two_layer"),
+    wrong("train: shuffles the caller's X and y in place (training still right)", _train(
+        ("        order = rng_sgd.permutation(N)\n",
+         "        order = rng_sgd.permutation(N)\n        X[:], y[:] = X[order], y[order]\n"
+         "        order = np.arange(N)\n"),
+    ), "test_train_two_layer"),
+    wrong("train: permutations from the global np.random (seed ignored)", _train(
+        ("order = rng_sgd.permutation(N)", "order = np.random.permutation(N)"),
+    ), "test_train_two_layer"),
+    wrong("train: stops when a batch loss explodes", _train(
+        ("            losses.append(loss)\n",
+         "            if losses and loss > 10 * losses[0]:\n                return params, losses\n"
+         "            losses.append(loss)\n"),
+    ), "test_train_two_layer"),
+    wrong("train: stops recording when the loss stops changing", _train(
+        ("            losses.append(loss)\n",
+         "            if losses and loss == losses[-1]:\n                break\n"
+         "            losses.append(loss)\n"),
+    ), "test_train_two_layer"),
     correct("train: rng.choice without replacement",
             _train(("order = rng_sgd.permutation(N)",
                     "order = rng_sgd.choice(N, size=N, replace=False)"))),
