@@ -22,7 +22,9 @@
 # arrays: never modify `x`, `w`, `b` or `dout` in place. Write your solutions with NumPy
 # only — PyTorch is there to check them, and the tests check that your functions do not call
 # torch, scipy or `course.conv` (which holds the explorer's reference code). The tests accept
-# float32 or float64 results (within a tolerance that float32 meets).
+# float32 or float64 results (within a tolerance that float32 meets). Images and filters may
+# be integer arrays (pixel values): results are then still exact fractions, so allocate
+# outputs and gradients as floats (`np.zeros(shape)`), not like an input (`np.zeros_like(x)`).
 #
 # Points: `conv_forward_naive` 20, `im2col` 15, `conv_forward_im2col` 10, `conv_backward` 25,
 # `max_pool_forward` 7, `max_pool_backward` 9, `avg_pool_forward` 6, `avg_pool_backward` 8.
@@ -142,6 +144,14 @@ for N, C, H, W, nf, HH, WW, S, P, D in cases:
     check_close(f"conv_forward_naive for {where}", out_h, reference, rtol=1e-4, atol=1e-4)
     for before, after in zip(keep, (x_h, w_h, b_h)):
         check_unchanged("an input of conv_forward_naive", before, after)
+# integer images and filters with a fractional bias: the output is computed in floats
+x_i, w_i = np.arange(32).reshape(1, 2, 4, 4) % 5, np.array([[[[1, -1], [0, 2]]] * 2])
+b_i = np.array([0.5])
+reference = F.conv2d(torch.tensor(x_i, dtype=torch.float64),
+                     torch.tensor(w_i, dtype=torch.float64), torch.tensor(b_i), padding=1).numpy()
+check_close("conv_forward_naive with integer x and w and a bias of 0.5", conv_forward_naive(x_i, w_i, b_i, padding=1)[0],
+            reference, rtol=1e-5, atol=1e-6,
+            hint="compute in floats: integer inputs must not truncate")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -286,6 +296,14 @@ for N, C, H, W, nf, HH, WW, S, P, D in cases:
     check_close(f"conv_forward_im2col for {where}", out_h, reference, rtol=1e-4, atol=1e-4)
     for before, after in zip(keep, (x_h, w_h, b_h)):
         check_unchanged("an input of conv_forward_im2col", before, after)
+# integer images and filters with a fractional bias: the output is computed in floats
+x_i, w_i = np.arange(32).reshape(1, 2, 4, 4) % 5, np.array([[[[1, -1], [0, 2]]] * 2])
+b_i = np.array([0.5])
+reference = F.conv2d(torch.tensor(x_i, dtype=torch.float64),
+                     torch.tensor(w_i, dtype=torch.float64), torch.tensor(b_i), padding=1).numpy()
+check_close("conv_forward_im2col with integer x and w and a bias of 0.5", conv_forward_im2col(x_i, w_i, b_i, padding=1)[0],
+            reference, rtol=1e-5, atol=1e-6,
+            hint="compute in floats: integer inputs must not truncate")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -407,6 +425,17 @@ for N, C, H, W, nf, HH, WW, S, P, D in cases:
                     rtol=1e-4, atol=1e-4)
     for before, after in zip(keep, (x_h, w_h, b_h, dout_h)):
         check_unchanged("an input of conv_backward", before, after)
+# integer images and filters: the gradients are computed in floats
+x_i, w_i = np.arange(32).reshape(1, 2, 4, 4) % 5, np.array([[[[1, -1], [0, 2]]] * 2])
+b_i = np.array([1])
+tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x_i, w_i, b_i)]
+out_t = F.conv2d(*tensors, stride=2, padding=1)
+dout_h = hidden_rng.normal(size=tuple(out_t.shape))
+out_t.backward(torch.from_numpy(dout_h))
+for name, got, t_ in zip(("dx", "dw", "db"), conv_backward(dout_h, (x_i, w_i, b_i, 2, 1, 1)),
+                         tensors):
+    check_close(f"{name} of conv_backward for integer x, w and b", got, t_.grad.numpy(),
+                rtol=1e-5, atol=1e-6, hint="allocate the gradients as floats, not like x")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -577,6 +606,26 @@ if np.any(dx_windows[~at_max] != 0) or np.any((dx_windows != 0).sum(axis=(-2, -1
     raise AssertionError("max_pool_backward with tied maxima is wrong.\n  expected: each "
                          "window's gradient at exactly one of its maxima\n  got:      gradient "
                          "spread over several inputs or away from the maximum")
+# Ties are routed to the FIRST maximum of the window in row-major order, as the lab says and as
+# PyTorch does: compare with PyTorch's gradient on windows full of ties (overlapping too).
+for x_tie, K, S in [(np.maximum(hidden_rng.integers(-2, 3, size=(2, 2, 6, 6)), 0), 2, 2),
+                    (hidden_rng.integers(0, 2, size=(1, 3, 5, 7)), 3, 1)]:
+    x_t = torch.tensor(x_tie, dtype=torch.float64, requires_grad=True)
+    out_t = F.max_pool2d(x_t, K, S)
+    dout_h = hidden_rng.uniform(1.0, 2.0, size=tuple(out_t.shape))
+    out_t.backward(torch.from_numpy(dout_h))
+    check_close(f"max_pool_backward with tied maxima (window {K}, stride {S})",
+                max_pool_backward(dout_h, (x_tie.astype(float), K, S)), x_t.grad.numpy(),
+                rtol=1e-5, atol=1e-6,
+                hint="send a tied window's gradient to its first maximum in row-major order "
+                     "(what argmax of the flattened window returns)")
+# integer images (a float gradient must not be truncated)
+x_i = np.array([[[[1, 5, 2, 2], [3, 0, 2, 1], [0, 1, 4, 4], [2, 2, 3, 1]]]])
+dout_h = np.array([[[[0.5, 1.25], [-0.75, 2.5]]]])
+x_t = torch.tensor(x_i, dtype=torch.float64, requires_grad=True)
+F.max_pool2d(x_t, 2, 2).backward(torch.from_numpy(dout_h))
+check_close("max_pool_backward for an integer x", max_pool_backward(dout_h, (x_i, 2, 2)),
+            x_t.grad.numpy(), rtol=1e-5, atol=1e-6, hint="allocate dx as floats, not like x")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -631,6 +680,11 @@ for N, C, H, W, K, S in [(1, 1, 4, 4, 2, 2), (2, 3, 5, 7, 3, 1), (3, 2, 9, 6, 3,
     check_close(f"avg_pool_forward for x {x_h.shape}, window {K}, stride {S}",
                 avg_pool_forward(x_h, K, S)[0], reference, rtol=1e-5, atol=1e-6)
     check_unchanged("x", keep, x_h)
+# integer images: the averages are fractions
+x_i = np.arange(30).reshape(1, 1, 5, 6) % 7
+check_close("avg_pool_forward of an integer x", avg_pool_forward(x_i, 2, 2)[0],
+            F.avg_pool2d(torch.tensor(x_i, dtype=torch.float64), 2, 2).numpy(), rtol=1e-6,
+            hint="compute the means in floats: an output allocated like x truncates them")
 ### END HIDDEN TESTS
 
 # %% nbgrader=solution id=avg_pool_backward
@@ -690,6 +744,14 @@ for N, C, H, W, K, S in [(1, 1, 4, 4, 2, 2), (2, 3, 5, 7, 3, 1), (3, 2, 9, 6, 3,
                 avg_pool_backward(dout_h, (x_h, K, S)), x_t.grad.numpy(), rtol=1e-5, atol=1e-6)
     check_unchanged("x", keep[0], x_h)
     check_unchanged("dout", keep[1], dout_h)
+# an integer x in the cache and an integer dout: the shares are fractions
+x_i = np.arange(30).reshape(1, 1, 5, 6) % 7
+x_t = torch.tensor(x_i, dtype=torch.float64, requires_grad=True)
+out_t = F.avg_pool2d(x_t, 3, 1)
+dout_i = np.arange(12).reshape(tuple(out_t.shape)) % 4
+out_t.backward(torch.tensor(dout_i, dtype=torch.float64))
+check_close("avg_pool_backward for an integer x and dout", avg_pool_backward(dout_i, (x_i, 3, 1)),
+            x_t.grad.numpy(), rtol=1e-6, hint="allocate dx as floats, not like x or dout")
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -125,6 +125,10 @@ VARIANTS = [
         "conv_forward_naive", _NAIVE,
         ("dilation * (HH - 1) + 1, dilation * (WW - 1) + 1", "dilation * HH, dilation * WW")),
         "test_conv_forward_naive"),
+    wrong("conv naive: output allocated like x (integers truncate)", _edit(
+        "conv_forward_naive", _NAIVE, ("out = np.zeros((N, num_filters, H_out, W_out))",
+                                       "out = np.zeros((N, num_filters, H_out, W_out), x.dtype)")),
+        "test_conv_forward_naive"),
     wrong("conv naive: calls torch's conv2d", {"conv_forward_naive": """
 def conv_forward_naive(x, w, b, stride=1, padding=0, dilation=1):
     import torch
@@ -302,13 +306,18 @@ def conv_forward_im2col(x, w, b, stride=1, padding=0, dilation=1):
         "conv_backward", _BACKWARD,
         ('np.einsum("nfl,nkl->fk", dout_mat, cols)', "(dout_mat[0] @ cols[0].T)")),
         "test_conv_backward"),
+    wrong("conv backward: dx_pad allocated like x (integers truncate)", _edit(
+        "conv_backward", _BACKWARD,
+        ("dx_pad = np.zeros((N, C, H + 2 * padding, W + 2 * padding))",
+         "dx_pad = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=x.dtype)")),
+        "test_conv_backward"),
     correct("conv backward: loops over images, filters and positions", {"conv_backward": """
 def conv_backward(dout, cache):
     x, w, b, stride, padding, dilation = cache
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    dx_pad, dw = np.zeros_like(x_pad), np.zeros_like(w)
+    dx_pad, dw = np.zeros(x_pad.shape), np.zeros(w.shape)
     for n in range(N):
         for f in range(F):
             for i in range(dout.shape[2]):
@@ -363,6 +372,15 @@ def max_pool_forward(x, window=2, stride=2):
          "                        (region == region.max()) * dout[n, c, i, j])")),
         "test_max_pool_backward",
         note="the lab specifies the first maximum; after a ReLU whole windows tie at 0"),
+    wrong("max pool backward: ties routed to the last maximum", _edit(
+        "max_pool_backward", _MAX_BACKWARD,
+        ("k, l = np.unravel_index(region.argmax(), region.shape)",
+         "k, l = np.unravel_index(region.size - 1 - region[::-1, ::-1].argmax(), region.shape)")),
+        "test_max_pool_backward",
+        note="decided: the lab and PyTorch route a tie to the first maximum in row-major order"),
+    wrong("max pool backward: dx allocated like x (integers truncate)", _edit(
+        "max_pool_backward", _MAX_BACKWARD, ("dx = np.zeros(x.shape)", "dx = np.zeros_like(x)")),
+        "test_max_pool_backward"),
     wrong("max pool backward: = instead of += (overlapping windows)", _edit(
         "max_pool_backward", _MAX_BACKWARD, ("] += dout[n, c, i, j]", "] = dout[n, c, i, j]")),
         "test_max_pool_backward"),
@@ -395,11 +413,21 @@ def avg_pool_forward(x, window=2, stride=2):
     view = np.lib.stride_tricks.sliding_window_view(x, (window, window), axis=(2, 3))
     return view[:, :, ::stride, ::stride].sum(axis=(4, 5)), (x, window, stride)
 """}, "test_avg_pool_forward"),
+    wrong("avg pool forward: output allocated like x (integers truncate)", {"avg_pool_forward": """
+def avg_pool_forward(x, window=2, stride=2):
+    view = np.lib.stride_tricks.sliding_window_view(x, (window, window), axis=(2, 3))
+    out = np.empty_like(view[:, :, ::stride, ::stride, 0, 0])
+    out[...] = view[:, :, ::stride, ::stride].mean(axis=(-2, -1))
+    return out, (x, window, stride)
+"""}, "test_avg_pool_forward"),
     correct("avg pool forward: sliding_window_view mean", {"avg_pool_forward": """
 def avg_pool_forward(x, window=2, stride=2):
     view = np.lib.stride_tricks.sliding_window_view(x, (window, window), axis=(2, 3))
     return view[:, :, ::stride, ::stride].mean(axis=(-2, -1)), (x, window, stride)
 """}),
+    wrong("avg pool backward: dx allocated like x (integers truncate)", _edit(
+        "avg_pool_backward", _AVG_BACKWARD, ("dx = np.zeros(x.shape)", "dx = np.zeros_like(x)")),
+        "test_avg_pool_backward"),
     wrong("avg pool backward: not divided by the window size", _edit(
         "avg_pool_backward", _AVG_BACKWARD, ("share = dout / (window * window)", "share = dout")),
         "test_avg_pool_backward"),
