@@ -46,3 +46,46 @@ class HideHiddenTests(ClearHiddenTests):
 
 
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+
+# nbgrader gives a test cell 0 points as soon as it wrote anything to stderr, so a student's
+# debugging print(..., file=sys.stderr) or a NumPy/PyTorch RuntimeWarning raised inside an
+# otherwise right function would cost the points of every test that calls it. Here only an
+# exception fails a test: after execution, stderr text of test cells is kept as ordinary
+# output marked "[stderr]" before the grades are read. (An exception still produces an
+# "error" output, which scores 0 as before.)
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    SaveAutoGrades,
+)
+
+
+class StderrIsNotAFailure(NbGraderPreprocessor):
+    """Re-label stderr output of graded test cells as stdout ("[stderr] ..."), so that only
+    exceptions fail a test."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                    output["name"] = "stdout"
+                    output["text"] = "[stderr] " + output.get("text", "")
+        return cell, resources
+
+
+c.Autograde.autograde_preprocessors = [
+    Execute,
+    StderrIsNotAFailure,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]

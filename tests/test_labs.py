@@ -171,3 +171,32 @@ def test_readme_grading_commands_work_in_a_copy_of_the_repository(tmp_path):
         scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
     assert scores == {"alice": 100.0, "bob": 0.0}
     assert (tmp_path / "feedback" / "bob" / lab / f"{lab}.html").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.lab00
+def test_stderr_and_warnings_from_right_code_cost_nothing(tmp_path):
+    """A right function that prints to stderr and warns while the tests call it keeps its
+    points; a wrong one still loses them (only exceptions fail a test)."""
+    lab = "lab00_warmup"
+    release = ROOT / "labs" / lab / f"{lab}.ipynb"
+    solution = ROOT / "solutions" / lab / f"{lab}.ipynb"
+    noisy = (
+        "\nimport sys as _sys, warnings as _warnings\n_right = standardize\n\n\n"
+        "def standardize(*args, **kwargs):\n"
+        "    print('debugging standardize', file=_sys.stderr)\n"
+        "    _warnings.warn('a harmless RuntimeWarning', RuntimeWarning)\n"
+        "    return {result}\n"
+    )
+    submissions = {}
+    for student, result in (("noisy", "_right(*args, **kwargs)"), ("noisy_wrong", "None")):
+        notebook = student_solution(release, solution)
+        for cell in notebook["cells"]:
+            if cell["metadata"].get("nbgrader", {}).get("grade_id") == "standardize":
+                cell["source"] = "".join(cell["source"]) + noisy.format(result=result)
+        submissions[student] = json.dumps(notebook)
+    graded = grade_in_temp_course(lab, tmp_path, submissions=submissions)
+    full = graded["scores"]["noisy"]
+    assert full[0] == full[1], f"right code with stderr output scored {full}"
+    wrong = graded["scores"]["noisy_wrong"]
+    assert wrong[0] < wrong[1], f"a wrong function that also prints to stderr scored {wrong}"
