@@ -48,12 +48,18 @@ class HideHiddenTests(ClearHiddenTests):
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
 
-# nbgrader gives a test cell 0 points as soon as it wrote anything to stderr, so a student's
-# debugging print(..., file=sys.stderr) or a NumPy/PyTorch RuntimeWarning raised inside an
-# otherwise right function would cost the points of every test that calls it. Here only an
-# exception fails a test: after execution, stderr text of test cells is kept as ordinary
-# output marked "[stderr]" before the grades are read. (An exception still produces an
-# "error" output, which scores 0 as before.)
+# Two things nbgrader does that are unfair to honest work, undone after execution and before
+# the grades are read:
+# - it gives a test cell 0 points as soon as it wrote anything to stderr, so a student's
+#   debugging print(..., file=sys.stderr) or a NumPy/PyTorch RuntimeWarning raised inside an
+#   otherwise right function would cost the points of every test that calls it. Here only an
+#   exception fails a test: stderr text of test cells is kept as ordinary output marked
+#   "[stderr]" (an exception still produces an "error" output, which scores 0);
+# - LimitOutput caps the number of lines, not their length, so one 20 MB line printed by a
+#   submission would be kept whole in the autograded notebook and in the feedback. Every text
+#   output is cut to MAX_OUTPUT_CHARS characters here.
+MAX_OUTPUT_CHARS = 20_000
+
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
@@ -66,22 +72,32 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 
-class StderrIsNotAFailure(NbGraderPreprocessor):
+class FairOutputs(NbGraderPreprocessor):
     """Re-label stderr output of graded test cells as stdout ("[stderr] ..."), so that only
-    exceptions fail a test."""
+    exceptions fail a test, and cut every text output to MAX_OUTPUT_CHARS characters."""
 
     def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "stream" and output.get("name") == "stderr":
+        if cell.cell_type != "code":
+            return cell, resources
+        graded = cell.get("metadata", {}).get("nbgrader", {}).get("grade", False)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                if graded and output.get("name") == "stderr":
                     output["name"] = "stdout"
                     output["text"] = "[stderr] " + output.get("text", "")
+                text = output.get("text", "")
+                if len(text) > MAX_OUTPUT_CHARS:
+                    output["text"] = text[:MAX_OUTPUT_CHARS] + (
+                        f"\n[... {len(text) - MAX_OUTPUT_CHARS:,} more characters cut]\n")
+            for key, value in list(output.get("data", {}).items()):
+                if key.startswith("text/") and len(value) > MAX_OUTPUT_CHARS:
+                    output["data"][key] = value[:MAX_OUTPUT_CHARS] + "\n[... cut]"
         return cell, resources
 
 
 c.Autograde.autograde_preprocessors = [
     Execute,
-    StderrIsNotAFailure,
+    FairOutputs,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

@@ -185,6 +185,7 @@ def test_stderr_and_warnings_from_right_code_cost_nothing(tmp_path):
         "\nimport sys as _sys, warnings as _warnings\n_right = standardize\n\n\n"
         "def standardize(*args, **kwargs):\n"
         "    print('debugging standardize', file=_sys.stderr)\n"
+        "    print('x' * 5_000_000)\n"
         "    _warnings.warn('a harmless RuntimeWarning', RuntimeWarning)\n"
         "    return {result}\n"
     )
@@ -200,3 +201,5 @@ def test_stderr_and_warnings_from_right_code_cost_nothing(tmp_path):
     assert full[0] == full[1], f"right code with stderr output scored {full}"
     wrong = graded["scores"]["noisy_wrong"]
     assert wrong[0] < wrong[1], f"a wrong function that also prints to stderr scored {wrong}"
+    autograded = graded["course"] / "autograded" / "noisy" / lab / f"{lab}.ipynb"
+    assert autograded.stat().st_size < 2_000_000, "a 5 MB print must be cut in the notebook"
