@@ -12,6 +12,7 @@ __all__ = [
     "confusion_matrix",
     "decision_boundary",
     "graph",
+    "embedding",
 ]
 
 
@@ -178,4 +179,34 @@ def graph(G, node_color=None, pos=None, ax=None, labels: bool = True, cmap: str 
     if labels:
         nx.draw_networkx_labels(G, pos, ax=ax, font_size=7)
     ax.set_axis_off()
+    return ax
+
+
+def embedding(Z, G=None, node_color=None, marked=None, ax=None, cmap: str = "coolwarm",
+              title: str | None = None):
+    """Nodes at 2-D positions ``Z: (n, 2)`` (e.g. a GCN's hidden features) with the edges of
+    ``G`` (nodes in the order ``list(G)``) drawn between them; ``marked`` nodes get a star.
+
+    >>> import networkx as nx
+    >>> ax = embedding(np.random.rand(4, 2), nx.path_graph(4), node_color=[0, 0, 1, 1])
+    >>> len(ax.lines), len(ax.collections)
+    (3, 1)
+    """
+    ax = _axes(ax, figsize=(4, 4))
+    Z = np.asarray(Z, dtype=float)
+    if Z.ndim != 2 or Z.shape[1] != 2:
+        raise ValueError(f"Z must have shape (n, 2); got {Z.shape}")
+    if G is not None:
+        index = {v: i for i, v in enumerate(G)}
+        for u, v in G.edges():
+            ax.plot(*Z[[index[u], index[v]]].T, color="0.75", lw=0.5, zorder=0)
+    colors = node_color if node_color is not None else "tab:blue"
+    ax.scatter(Z[:, 0], Z[:, 1], c=colors, cmap=cmap, s=36, edgecolors="k", linewidths=0.5,
+               zorder=2)
+    if marked is not None and len(marked):
+        marked = list(marked)
+        ax.plot(Z[marked, 0], Z[marked, 1], "*", ms=16, mfc="gold", mec="k", zorder=3,
+                label="labelled")
+    if title:
+        ax.set_title(title)
     return ax
