@@ -27,11 +27,15 @@ from torch import nn
 
 __all__ = [
     "LENET_MIN_SIZE",
+    "AlexNet",
     "BasicBlock",
     "Bottleneck",
+    "GoogLeNet",
+    "Inception",
     "LeNet5",
     "MODELS",
     "ResNet",
+    "VGG",
     "build",
     "count_parameters",
 ]
@@ -46,6 +50,12 @@ def _positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value!r}")
     return value
+
+
+def _probability(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a probability in [0, 1); got {value!r}")
+    return float(value)
 
 
 def _lenet_side(size: int) -> int:
@@ -340,11 +350,193 @@ def resnet_bottleneck(**kwargs) -> ResNet:
     return ResNet(block="bottleneck", **kwargs)
 
 
+class AlexNet(nn.Module):
+    """A compact AlexNet for 32x32 images: 5 convolutions and 3 fully connected layers.
+
+    As in Krizhevsky et al. (2012): ReLU everywhere, overlapping max pooling (size 3, stride
+    2) after conv1, conv2 and conv5, dropout before the first two fully connected layers, and
+    optionally local response normalization after conv1 and conv2 (``lrn=True``). The 11x11
+    stride-4 first layer becomes 5x5 stride 1 and the widths shrink for 32x32 inputs.
+    Shapes for ``x: (N, 3, 32, 32)``: conv1 (N, 32, 32, 32) → pool (N, 32, 15, 15) → conv2
+    (N, 64, 15, 15) → pool (N, 64, 7, 7) → conv3, conv4, conv5 (N, 96|96|64, 7, 7) → pool
+    (N, 64, 3, 3) → flatten 576 → 256 → 256 → ``num_classes``. Inputs need H, W >= 15.
+
+    >>> AlexNet()(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 10])
+    """
+
+    min_size = 15  # 15 → pool 7 → pool 3 → pool 1
+
+    def __init__(
+        self, num_classes: int = 10, in_channels: int = 3, dropout: float = 0.5, lrn: bool = False
+    ):
+        super().__init__()
+        self.num_classes = _positive_int("num_classes", num_classes)
+        self.in_channels = _positive_int("in_channels", in_channels)
+        _probability("dropout", dropout)
+
+        def norm() -> nn.Module:  # LRN with the paper's k=2, n=5, alpha=1e-4, beta=0.75
+            return nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0) if lrn else nn.Identity()
+
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 32, 5, padding=2), nn.ReLU(), norm(), nn.MaxPool2d(3, 2),
+            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), norm(), nn.MaxPool2d(3, 2),
+            nn.Conv2d(64, 96, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(96, 96, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(96, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2),
+        )  # fmt: skip
+        self.pool = nn.AdaptiveAvgPool2d(3)  # (N, 64, 3, 3) whatever H, W >= 15
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(dropout), nn.Linear(64 * 3 * 3, 256), nn.ReLU(),
+            nn.Dropout(dropout), nn.Linear(256, 256), nn.ReLU(),
+            nn.Linear(256, num_classes),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (N, C, H, W)`` → logits ``(N, num_classes)``."""
+        _check_images("AlexNet", x, self.in_channels, self.min_size)
+        return self.classifier(self.pool(self.features(x)))
+
+
+class VGG(nn.Module):
+    """A compact VGG: stages of 3x3 convolutions (padding 1, ReLU), each closed by 2x2 max
+    pooling, then three fully connected layers with dropout (Simonyan & Zisserman, 2015).
+
+    ``stages`` lists the channels of each stage's convolutions; the default
+    ``((32, 32), (64, 64), (128, 128))`` has six 3x3 layers. Shapes for ``x: (N, 3, 32, 32)``:
+    (N, 32, 16, 16) → (N, 64, 8, 8) → (N, 128, 4, 4) → adaptive average pool (N, 128, 2, 2)
+    → flatten 512 → 256 → 256 → ``num_classes``. ``batch_norm=True`` adds batch norm after
+    every convolution (as in torchvision's ``vgg16_bn``). Inputs need H, W >= 2**len(stages).
+
+    >>> VGG()(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 10])
+    """
+
+    def __init__(
+        self,
+        stages: tuple[tuple[int, ...], ...] = ((32, 32), (64, 64), (128, 128)),
+        num_classes: int = 10,
+        in_channels: int = 3,
+        batch_norm: bool = False,
+        dropout: float = 0.5,
+    ):
+        super().__init__()
+        self.num_classes = _positive_int("num_classes", num_classes)
+        self.in_channels = _positive_int("in_channels", in_channels)
+        _probability("dropout", dropout)
+        if not stages or not all(isinstance(s, (tuple, list)) and s for s in stages):
+            raise ValueError(
+                f"stages must be a non-empty tuple of non-empty channel tuples; got {stages!r}"
+            )
+        layers: list[nn.Module] = []
+        channels = in_channels
+        for stage in stages:
+            for width in stage:
+                _positive_int("every channel count in stages", width)
+                layers.append(nn.Conv2d(channels, width, 3, padding=1))
+                layers += [nn.BatchNorm2d(width), nn.ReLU()] if batch_norm else [nn.ReLU()]
+                channels = width
+            layers.append(nn.MaxPool2d(2))
+        self.min_size = 2 ** len(stages)
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(channels * 4, 256), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(256, 256), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(256, num_classes),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (N, C, H, W)`` → logits ``(N, num_classes)``."""
+        _check_images("VGG", x, self.in_channels, self.min_size)
+        return self.classifier(self.pool(self.features(x)))
+
+
+def _conv_relu(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2), nn.ReLU()
+    )
+
+
+class Inception(nn.Module):
+    """GoogLeNet's Inception module (Szegedy et al., 2015): four parallel branches whose
+    outputs are concatenated along the channels.
+
+    ``x: (N, in_ch, H, W)`` → ``(N, c1 + c3 + c5 + pool_proj, H, W)``. Branches: a 1x1
+    convolution to ``c1``; a 1x1 bottleneck to ``c3r`` then 3x3 to ``c3``; a 1x1 bottleneck
+    to ``c5r`` then 5x5 to ``c5``; 3x3 max pooling (stride 1) then a 1x1 projection to
+    ``pool_proj``. Every convolution is followed by a ReLU, as in the paper.
+
+    >>> block = Inception(192, 64, 96, 128, 16, 32, 32)  # GoogLeNet's inception (3a)
+    >>> block(torch.zeros(1, 192, 28, 28)).shape, block.out_channels
+    (torch.Size([1, 256, 28, 28]), 256)
+    """
+
+    def __init__(self, in_ch: int, c1: int, c3r: int, c3: int, c5r: int, c5: int, pool_proj: int):
+        super().__init__()
+        names = ("in_ch", "c1", "c3r", "c3", "c5r", "c5", "pool_proj")
+        for name, value in zip(names, (in_ch, c1, c3r, c3, c5r, c5, pool_proj), strict=True):
+            _positive_int(name, value)
+        self.branch1 = _conv_relu(in_ch, c1, 1)
+        self.branch3 = nn.Sequential(_conv_relu(in_ch, c3r, 1), _conv_relu(c3r, c3, 3))
+        self.branch5 = nn.Sequential(_conv_relu(in_ch, c5r, 1), _conv_relu(c5r, c5, 5))
+        self.branch_pool = nn.Sequential(
+            nn.MaxPool2d(3, stride=1, padding=1), _conv_relu(in_ch, pool_proj, 1)
+        )
+        self.out_channels = c1 + c3 + c5 + pool_proj
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (N, in_ch, H, W)`` → ``(N, out_channels, H, W)``."""
+        branches = (self.branch1, self.branch3, self.branch5, self.branch_pool)
+        return torch.cat([branch(x) for branch in branches], dim=1)
+
+
+class GoogLeNet(nn.Module):
+    """A compact GoogLeNet for 32x32 images: a 3x3 stem, Inception modules, global average
+    pooling, dropout and one linear layer (no big fully connected head, no auxiliary
+    classifiers). Shapes for ``x: (N, 3, 32, 32)``: stem (N, 64, 32, 32) → pool
+    (N, 64, 16, 16) → 3a (N, 128, 16, 16) → 3b (N, 192, 16, 16) → pool (N, 192, 8, 8) →
+    4a (N, 256, 8, 8) → 4b (N, 256, 8, 8) → global average pool 256 → ``num_classes``.
+
+    >>> GoogLeNet()(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 10])
+    """
+
+    min_size = 4
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, dropout: float = 0.4):
+        super().__init__()
+        self.num_classes = _positive_int("num_classes", num_classes)
+        self.in_channels = _positive_int("in_channels", in_channels)
+        _probability("dropout", dropout)
+        self.stem = nn.Sequential(_conv_relu(in_channels, 64, 3), nn.MaxPool2d(3, 2, padding=1))
+        self.inception3a = Inception(64, 32, 48, 64, 8, 16, 16)  # → 128
+        self.inception3b = Inception(128, 64, 64, 96, 16, 16, 16)  # → 192
+        self.pool3 = nn.MaxPool2d(3, 2, padding=1)
+        self.inception4a = Inception(192, 96, 64, 112, 16, 24, 24)  # → 256
+        self.inception4b = Inception(256, 64, 96, 128, 24, 32, 32)  # → 256
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(self.inception4b.out_channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (N, C, H, W)`` → logits ``(N, num_classes)``."""
+        _check_images("GoogLeNet", x, self.in_channels, self.min_size)
+        x = self.inception3b(self.inception3a(self.stem(x)))
+        x = self.inception4b(self.inception4a(self.pool3(x)))
+        return self.fc(self.dropout(self.pool(x)))
+
+
 #: Name → builder; each builder takes keyword arguments such as ``num_classes``.
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "lenet5": LeNet5,
     "resnet": resnet,
     "resnet_bottleneck": resnet_bottleneck,
+    "alexnet": AlexNet,
+    "vgg": VGG,
+    "inception": GoogLeNet,
 }
 
 

@@ -379,3 +379,108 @@ def test_resnets_registered():
     bottleneck = models.build("resnet_bottleneck", num_classes=6)
     assert bottleneck.block == "bottleneck" and bottleneck.fc.out_features == 6
     assert bottleneck.feature_dim == 4 * 64
+
+
+# ---------------------------------------------------------------- compact AlexNet, VGG, GoogLeNet
+
+
+def conv_params(c_in: int, c_out: int, k: int) -> int:
+    return (k * k * c_in + 1) * c_out
+
+
+def test_alexnet_parameters_and_layers():
+    convs = (
+        conv_params(3, 32, 5) + conv_params(32, 64, 5) + conv_params(64, 96, 3)
+        + conv_params(96, 96, 3) + conv_params(96, 64, 3)
+    )
+    fcs = (576 + 1) * 256 + (256 + 1) * 256 + (256 + 1) * 10
+    model = models.AlexNet()
+    assert models.count_parameters(model) == convs + fcs
+    kinds = [type(m) for m in model.modules()]
+    assert kinds.count(nn.Conv2d) == 5 and kinds.count(nn.Linear) == 3
+    pools = [m for m in model.modules() if isinstance(m, nn.MaxPool2d)]
+    assert len(pools) == 3 and all(p.kernel_size == 3 and p.stride == 2 for p in pools)
+    assert kinds.count(nn.Dropout) == 2 and nn.LocalResponseNorm not in kinds
+    assert sum(isinstance(m, nn.LocalResponseNorm) for m in models.AlexNet(lrn=True).modules()) == 2
+    x = torch.randn(2, 3, 32, 32)
+    assert model.features(x).shape == (2, 64, 3, 3)
+    assert model(x).shape == models.AlexNet(lrn=True)(x).shape == (2, 10)
+    assert model(torch.randn(1, 3, 15, 20)).shape == (1, 10)
+    with pytest.raises(ValueError, match="H, W >= 15"):
+        model(torch.randn(1, 3, 14, 32))
+
+
+def test_vgg_only_3x3_convolutions_and_parameters():
+    model = models.VGG()
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 6 and all(c.kernel_size == (3, 3) and c.padding == (1, 1) for c in convs)
+    expected = (
+        conv_params(3, 32, 3) + conv_params(32, 32, 3) + conv_params(32, 64, 3)
+        + conv_params(64, 64, 3) + conv_params(64, 128, 3) + conv_params(128, 128, 3)
+        + (512 + 1) * 256 + (256 + 1) * 256 + (256 + 1) * 10
+    )
+    assert models.count_parameters(model) == expected
+    assert model.features(torch.randn(2, 3, 32, 32)).shape == (2, 128, 4, 4)
+    bn = models.VGG(stages=((8,), (16, 16)), batch_norm=True, num_classes=3)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in bn.modules()) == 3
+    assert bn(torch.randn(2, 3, 4, 4)).shape == (2, 3)
+    with pytest.raises(ValueError, match="H, W >= 4"):
+        bn(torch.randn(2, 3, 3, 8))
+    with pytest.raises(ValueError, match="stages must be"):
+        models.VGG(stages=((8,), ()))
+
+
+def inception_closed_form(i, c1, c3r, c3, c5r, c5, pp):
+    return (
+        conv_params(i, c1, 1) + conv_params(i, c3r, 1) + conv_params(c3r, c3, 3)
+        + conv_params(i, c5r, 1) + conv_params(c5r, c5, 5) + conv_params(i, pp, 1)
+    )
+
+
+@pytest.mark.parametrize(
+    "config",
+    [(192, 64, 96, 128, 16, 32, 32), (256, 128, 128, 192, 32, 96, 64), (5, 1, 2, 3, 1, 2, 4)],
+)
+def test_inception_module(config):
+    torch.manual_seed(0)
+    block = models.Inception(*config)
+    assert models.count_parameters(block) == inception_closed_form(*config)
+    _, c1, c3r, c3, c5r, c5, pp = config
+    assert block.out_channels == c1 + c3 + c5 + pp
+    x = torch.randn(2, config[0], 9, 7)
+    out = block(x)
+    assert out.shape == (2, c1 + c3 + c5 + pp, 9, 7)
+    # the branches, written with torch.nn.functional, concatenated in the order 1, 3, 5, pool
+    def cr(conv, z):
+        return F.relu(F.conv2d(z, conv[0].weight, conv[0].bias, padding=conv[0].padding))
+
+    b1 = cr(block.branch1, x)
+    b3 = cr(block.branch3[1], cr(block.branch3[0], x))
+    b5 = cr(block.branch5[1], cr(block.branch5[0], x))
+    bp = cr(block.branch_pool[1], F.max_pool2d(x, 3, stride=1, padding=1))
+    assert block.branch5[1][0].kernel_size == (5, 5)
+    assert torch.allclose(out, torch.cat([b1, b3, b5, bp], dim=1), atol=1e-5)
+
+
+def test_googlenet_compact():
+    model = models.GoogLeNet(num_classes=6)
+    assert sum(isinstance(m, models.Inception) for m in model.modules()) == 4
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 6)
+    assert model.fc.in_features == model.inception4b.out_channels
+    with pytest.raises(ValueError, match="got 1.2"):
+        models.GoogLeNet(dropout=1.2)
+    with pytest.raises(ValueError, match="c5r"):
+        models.Inception(16, 8, 8, 8, 0, 8, 8)
+
+
+@pytest.mark.parametrize("name", ["alexnet", "vgg", "inception", "resnet", "resnet_bottleneck"])
+def test_compact_models_registered_and_trainable(name):
+    torch.manual_seed(0)
+    model = models.build(name, num_classes=6)
+    x = torch.randn(4, 3, 32, 32)
+    loss = F.cross_entropy(model(x), torch.tensor([0, 1, 2, 5]))
+    loss.backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, pname
+    with pytest.raises(ValueError, match=re.escape("(N, 3, H, W)")):
+        model(torch.randn(4, 1, 32, 32))
