@@ -21,6 +21,7 @@ import numpy as np
 __all__ = [
     "Split",
     "SHAPE_CLASSES",
+    "SHAPE_CLASSES_ALL",
     "DIGIT_SIZES",
     "train_test_split",
     "load_digits",
@@ -37,6 +38,19 @@ __all__ = [
 ]
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "star", "cross", "ring")
+#: All classes :func:`make_shapes` can draw; ``classes=k`` uses the first k.
+SHAPE_CLASSES_ALL = SHAPE_CLASSES + (
+    "hexagon",
+    "crescent",
+    "arrow",
+    "circle-outline",
+    "square-outline",
+    "triangle-outline",
+    "arc",
+    "stripes",
+    "checks",
+    "dots",
+)
 DIGIT_SIZES = (8, 16, 28, 32)
 DOWNLOADABLE = ("mnist", "fashion-mnist", "cifar10")
 
@@ -229,45 +243,103 @@ def make_spirals(n: int = 300, classes: int = 3, noise: float = 0.2, seed: int =
 def _shape_sdf(kind: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Signed distance (in shape units, negative inside) of each class's outline.
 
-    ``kind: (n,)`` class indices; ``u, v: (n, H, W)`` coordinates in the shape's own frame.
+    ``kind: (n,)`` shape indices into :data:`_OUTLINES`; ``u, v: (n, H, W)`` coordinates in
+    the shape's own frame. Each outline is evaluated only on the images of its class.
     """
-    r = np.hypot(u, v)
-    theta = np.arctan2(v, u)
-    au, av = np.abs(u), np.abs(v)
     sdf = np.empty_like(u)
-    outlines = {
-        0: lambda: r - 0.9,  # circle
-        1: lambda: np.maximum(au, av) - 0.75,  # square
-        2: lambda: np.maximum(0.866 * au + 0.5 * v, -v) - 0.45,  # triangle
-        3: lambda: r - (0.62 + 0.33 * np.cos(5 * theta)),  # star
-        4: lambda: np.minimum(np.maximum(au - 0.28, av - 0.9), np.maximum(au - 0.9, av - 0.28)),
-        5: lambda: np.abs(r - 0.7) - 0.2,  # ring
-    }
-    for label, outline in outlines.items():
+    for label, outline in enumerate(_OUTLINES):
         mask = kind == label
         if mask.any():
-            sdf[mask] = outline()[mask]
+            sdf[mask] = outline(u[mask], v[mask])
     return sdf
 
 
-def make_shapes(n: int, image_size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A procedurally drawn colour image set of six shapes (see :data:`SHAPE_CLASSES`).
+def _star(u, v):
+    return np.hypot(u, v) - (0.62 + 0.33 * np.cos(5 * np.arctan2(v, u)))
 
-    Each image shows one shape at a random position, scale and rotation, in a random colour
-    on a random background with a soft gradient, plus pixel noise. Returns ``X: (n, 3, H, W)``
-    float32 in [0, 1] and ``y: (n,)`` int64 with balanced classes. Deterministic for a seed.
+
+def _cross(u, v):
+    au, av = np.abs(u), np.abs(v)
+    return np.minimum(np.maximum(au - 0.28, av - 0.9), np.maximum(au - 0.9, av - 0.28))
+
+
+def _crescent(u, v):
+    return np.maximum(np.hypot(u, v) - 0.9, 0.72 - np.hypot(u - 0.45, v))
+
+
+def _arrow(u, v):
+    shaft = np.maximum(np.abs(v) - 0.17, np.abs(u + 0.3) - 0.55)  # u from -0.85 to 0.25
+    head = np.maximum(0.1 - u, np.abs(v) - 0.75 * (0.9 - u))  # a triangle pointing to +u
+    return np.minimum(shaft, head)
+
+
+#: Outline of every base shape: (u, v) in the shape's frame -> signed distance in radii.
+_OUTLINES = (
+    lambda u, v: np.hypot(u, v) - 0.9,  # circle
+    lambda u, v: np.maximum(np.abs(u), np.abs(v)) - 0.75,  # square
+    lambda u, v: np.maximum(0.866 * np.abs(u) + 0.5 * v, -v) - 0.45,  # triangle
+    _star,
+    _cross,
+    lambda u, v: np.abs(np.hypot(u, v) - 0.7) - 0.2,  # ring
+    lambda u, v: np.maximum(np.abs(u), 0.5 * np.abs(u) + 0.866 * np.abs(v)) - 0.8,  # hexagon
+    _crescent,
+    _arrow,
+)
+
+
+def _pattern(kind: np.ndarray, u: np.ndarray, v: np.ndarray, period: np.ndarray) -> np.ndarray:
+    """Coverage in [0, 1] of a texture: 0 stripes, 1 checks, 2 dots; ``period`` in pixels.
+
+    ``kind, period: (n,)``; ``u, v: (n, H, W)`` in pixels in the shape's rotated frame.
+    """
+    p = period[:, None, None]
+    su = np.sin(2 * np.pi * u / p)
+    sv = np.sin(2 * np.pi * v / p)
+    out = np.empty_like(u)
+    stripes, checks, dots = kind == 0, kind == 1, kind == 2
+    out[stripes] = np.clip(0.5 + 2.0 * su[stripes], 0, 1)
+    out[checks] = np.clip(0.5 + 2.0 * (su * sv)[checks], 0, 1)
+    # dots: a disc of radius period/4 around every point of a square lattice
+    fu = (u / p + 0.25) % 1.0 - 0.5
+    fv = (v / p + 0.25) % 1.0 - 0.5
+    dist = np.hypot(fu, fv) * p - p / 4
+    out[dots] = np.clip(0.5 - dist[dots], 0, 1)
+    return out
+
+
+def make_shapes(
+    n: int, image_size: int = 32, seed: int = 0, classes: int = 6
+) -> tuple[np.ndarray, np.ndarray]:
+    """A procedurally drawn colour image set of shapes, outlines and textures.
+
+    Each image shows one object at a random position, scale and rotation, in a random colour
+    on a random background with a soft gradient, plus pixel noise. The classes are the first
+    ``classes`` names of :data:`SHAPE_CLASSES_ALL`: the six filled shapes of
+    :data:`SHAPE_CLASSES` (the default, and the course's original set: its images are
+    unchanged for a given seed), three more filled shapes (hexagon, crescent, arrow), thin
+    outlines (circle, square, triangle, an open arc) and a random base shape filled with a
+    texture (stripes, checks, dots). Returns ``X: (n, 3, H, W)`` float32 in [0, 1] and
+    ``y: (n,)`` int64 with balanced classes. Deterministic for a seed.
 
     >>> X, y = make_shapes(12, image_size=16)
     >>> X.shape, X.dtype, sorted(set(y.tolist()))
     ((12, 3, 16, 16), dtype('float32'), [0, 1, 2, 3, 4, 5])
+    >>> make_shapes(32, classes=16)[1].max()
+    np.int64(15)
     """
     if n < 1:
         raise ValueError(f"n must be positive; got {n}")
     if image_size < 8:
         raise ValueError(f"image_size must be at least 8 pixels; got {image_size}")
+    if isinstance(classes, bool) or not isinstance(classes, int | np.integer):
+        raise ValueError(f"classes must be an integer from 2 to 16; got {classes!r}")
+    if not 2 <= classes <= len(SHAPE_CLASSES_ALL):
+        raise ValueError(f"classes must be from 2 to {len(SHAPE_CLASSES_ALL)}; got {classes}")
     rng = np.random.default_rng(seed)
+    # the extra classes draw from their own stream, so the original draws stay as they were
+    extra = np.random.default_rng([seed, 1]) if classes > len(SHAPE_CLASSES) else None
     S = image_size
-    y = rng.permutation(np.arange(n) % len(SHAPE_CLASSES)).astype(np.int64)
+    y = rng.permutation(np.arange(n) % classes).astype(np.int64)
     out = np.empty((n, 3, S, S), dtype=np.float32)
     grid = (np.arange(S, dtype=np.float32) + 0.5)[None, :]
     for start in range(0, n, 2048):  # chunks keep the memory small for large n
@@ -282,8 +354,11 @@ def make_shapes(n: int, image_size: int = 32, seed: int = 0) -> tuple[np.ndarray
         dy = (grid - cy[:, None])[:, :, None] / scale[:, None, None]  # (m, H, 1)
         u = (cos * dx + sin * dy).astype(np.float32)  # (m, H, W)
         v = (-sin * dx + cos * dy).astype(np.float32)
-        sdf = _shape_sdf(k, u, v) * scale[:, None, None]  # distance in pixels
-        alpha = np.clip(0.5 - sdf, 0.0, 1.0)[:, None]  # (m, 1, H, W), antialiased edge
+        if extra is None:
+            sdf = _shape_sdf(k, u, v) * scale[:, None, None]  # distance in pixels
+            alpha = np.clip(0.5 - sdf, 0.0, 1.0)[:, None]  # (m, 1, H, W), antialiased edge
+        else:
+            alpha = _extra_alpha(extra, k, u, v, scale)
         fg, bg = _contrasting_colours(rng, m)
         ramp = rng.uniform(-0.15, 0.15, (m, 3, 1, 1)) * (grid[None, None] / S - 0.5)
         background = np.clip(bg[:, :, None, None] + ramp, 0, 1)
@@ -291,6 +366,34 @@ def make_shapes(n: int, image_size: int = 32, seed: int = 0) -> tuple[np.ndarray
         img += rng.normal(0, 1, img.shape) * rng.uniform(0.01, 0.06, (m, 1, 1, 1))
         out[start : start + m] = np.clip(img, 0, 1)
     return out, y
+
+
+def _extra_alpha(rng, k: np.ndarray, u: np.ndarray, v: np.ndarray, scale: np.ndarray):
+    """Foreground coverage ``(m, 1, H, W)`` for labels ``k: (m,)`` of the 16-class set."""
+    m = len(k)
+    px = scale[:, None, None]
+    width = rng.uniform(1.2, 2.4, m).astype(np.float32)[:, None, None]  # stroke, pixels
+    period = rng.uniform(3.0, 5.5, m).astype(np.float32)  # texture period, pixels
+    base = rng.integers(0, 7, m)  # the outline a texture fills (circle .. hexagon, no ring)
+    base = np.where(base == 5, 6, base)
+    shape = np.where(k < 9, k, 0)
+    shape[(k == 10)] = 1  # square outline
+    shape[(k == 11)] = 2  # triangle outline
+    shape[k >= 13] = base[k >= 13]
+    sdf = _shape_sdf(shape, u, v) * px  # signed distance in pixels
+    outline = (k >= 9) & (k <= 12)
+    sdf[outline] = np.abs(sdf[outline]) - width[outline] / 2
+    arc = k == 12
+    if arc.any():  # an open circle: a gap of 60-150 degrees cut out of the outline
+        gap = rng.uniform(np.pi / 3, 5 * np.pi / 6, int(arc.sum()))[:, None, None] / 2
+        into_gap = (gap - np.abs(np.arctan2(v[arc], -u[arc]))) * np.hypot(u[arc], v[arc])
+        sdf[arc] = np.maximum(sdf[arc], into_gap * px[arc])
+    alpha = np.clip(0.5 - sdf, 0.0, 1.0)
+    texture = k >= 13
+    if texture.any():
+        alpha[texture] *= _pattern(k[texture] - 13, u[texture] * px[texture],
+                                   v[texture] * px[texture], period[texture])
+    return alpha[:, None]
 
 
 def _contrasting_colours(rng, m: int) -> tuple[np.ndarray, np.ndarray]:

@@ -155,3 +155,80 @@ def test_split_of_regression_targets_keeps_a_test_set():
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
     assert data.cache_dir() == tmp_path
+
+
+# --- the 16-class source set of the course backbone (make_shapes(..., classes=16)) ---------
+
+
+def test_shapes_default_call_is_unchanged_by_the_extra_classes():
+    """The six-class output is pinned: this hash was computed with the code as it was before
+    the extra classes existed (commit 0d5974f), so old notebooks see the same images."""
+    import hashlib
+
+    X, y = data.make_shapes(50, image_size=24, seed=7)
+    digest = hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
+    assert digest == "03ab4c14bda48ae93fcec9ad331c48c3b3c3d7b26f7f3edd00892e4584732bb6"
+    X6, y6 = data.make_shapes(50, image_size=24, seed=7, classes=6)
+    assert np.array_equal(X, X6) and np.array_equal(y, y6)
+
+
+def test_sixteen_classes_balanced_deterministic_and_in_range():
+    X, y = data.make_shapes(320, seed=2, classes=16)
+    X2, y2 = data.make_shapes(320, seed=2, classes=16)
+    assert np.array_equal(X, X2) and np.array_equal(y, y2)
+    assert np.bincount(y).tolist() == [20] * 16
+    assert X.dtype == np.float32 and 0 <= X.min() and X.max() <= 1
+    assert len(data.SHAPE_CLASSES_ALL) == 16 and data.SHAPE_CLASSES_ALL[:6] == data.SHAPE_CLASSES
+    other, _ = data.make_shapes(320, seed=3, classes=16)
+    assert not np.array_equal(X, other)
+
+
+def _foreground(X):
+    """Pixels (of the 2x2-averaged image, to damp the noise) far from the median colour."""
+    n, c, h, w = X.shape
+    X = X.reshape(n, c, h // 2, 2, w // 2, 2).mean((3, 5))
+    median = np.median(X, axis=(2, 3), keepdims=True)
+    return np.linalg.norm(X - median, axis=1) > 0.2  # (N, H/2, W/2)
+
+
+def test_outlines_are_thin_and_textures_are_busy():
+    X, y = data.make_shapes(1600, seed=4, classes=16)
+    names = data.SHAPE_CLASSES_ALL
+    area = _foreground(X).mean((1, 2))
+    gray = X.mean(1)
+    gray = gray - gray.mean((1, 2), keepdims=True)
+    # busyness: power at periods of 3-6 pixels over power at periods of 8-32 pixels
+    power = np.abs(np.fft.fft2(gray)) ** 2
+    freq = np.fft.fftfreq(gray.shape[-1]) * gray.shape[-1]  # cycles per image
+    radius = np.hypot(freq[:, None], freq[None, :])
+    high = power[:, (radius >= 5) & (radius <= 11)].sum(1)
+    busy = high / power[:, (radius >= 1) & (radius <= 4)].sum(1)
+
+    def med(values, name):
+        return np.median(values[y == names.index(name)])
+
+    # an outline covers far less than the filled shape of the same kind
+    for shape in ("circle", "square"):
+        assert med(area, f"{shape}-outline") < 0.75 * med(area, shape)
+    # textures alternate colours inside the shape: more neighbour differences than solid fills
+    for texture in ("stripes", "checks", "dots"):
+        assert med(busy, texture) > 3 * max(med(busy, "hexagon"), med(busy, "circle"))
+
+
+def test_arc_is_an_open_circle_outline():
+    X, y = data.make_shapes(800, seed=5, classes=16)
+    area = _foreground(X).mean((1, 2))
+    idx = data.SHAPE_CLASSES_ALL.index
+    arc, full = np.median(area[y == idx("arc")]), np.median(area[y == idx("circle-outline")])
+    assert arc < full  # part of the stroke is cut away
+
+
+@pytest.mark.parametrize("classes", [1, 17, 2.5, True])
+def test_shapes_rejects_bad_class_counts(classes):
+    with pytest.raises(ValueError, match="classes must be"):
+        data.make_shapes(10, classes=classes)
+
+
+def test_fewer_classes_use_the_first_names():
+    _, y = data.make_shapes(90, seed=0, classes=9)
+    assert sorted(set(y.tolist())) == list(range(9))
