@@ -391,8 +391,9 @@ def _extra_alpha(rng, k: np.ndarray, u: np.ndarray, v: np.ndarray, scale: np.nda
     alpha = np.clip(0.5 - sdf, 0.0, 1.0)
     texture = k >= 13
     if texture.any():
-        alpha[texture] *= _pattern(k[texture] - 13, u[texture] * px[texture],
-                                   v[texture] * px[texture], period[texture])
+        alpha[texture] *= _pattern(
+            k[texture] - 13, u[texture] * px[texture], v[texture] * px[texture], period[texture]
+        )
     return alpha[:, None]
 
 
