@@ -505,12 +505,12 @@ print("train_gcn: visible tests passed")
 def reference_training(model, X, A_hat, y, mask, num_epochs, lr, weight_decay):
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     out = []
-    for _ in range(num_epochs):
+    for _step in range(num_epochs):
         opt.zero_grad()
-        loss = F.cross_entropy(model(X, A_hat)[mask], y[mask])
-        loss.backward()
+        loss_ref = F.cross_entropy(model(X, A_hat)[mask], y[mask])
+        loss_ref.backward()
         opt.step()
-        out.append(loss.item())
+        out.append(loss_ref.item())
     return out
 
 
