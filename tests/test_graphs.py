@@ -292,3 +292,22 @@ def test_gcn_layer_agrees_with_pyg_gcnconv(dtype, tol, directed):
     sparse = graphs.normalized_adjacency_sparse(ei, n, dtype=dtype)
     for A_hat in (dense, sparse):
         torch.testing.assert_close(ours(X, A_hat), expected, rtol=tol, atol=tol)
+
+
+def test_plot_embedding_draws_nodes_edges_and_marks():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from course import plot
+
+    G = nx.path_graph(4)
+    Z = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    ax = plot.embedding(Z, G, node_color=[0, 0, 1, 1], marked=[0, 3])
+    edges = [line for line in ax.lines if line.get_marker() in ("None", "")]
+    assert len(edges) == 3
+    np.testing.assert_array_equal(edges[1].get_xydata(), Z[[1, 2]])  # edge 1 - 2
+    stars = [line for line in ax.lines if line.get_marker() == "*"]
+    np.testing.assert_array_equal(stars[0].get_xydata(), Z[[0, 3]])
+    np.testing.assert_array_equal(ax.collections[0].get_offsets(), Z)
+    with pytest.raises(ValueError, match=r"Z must have shape \(n, 2\)"):
+        plot.embedding(np.zeros((4, 3)))

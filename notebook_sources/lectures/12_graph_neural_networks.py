@@ -647,7 +647,7 @@ for size in sizes:
     sparse_ms.append(1000 * best_time(lambda A_sparse=A_sparse, XW=XW: A_sparse @ XW))
     print(f"n = {size:5d}, {ei_big.shape[1]:6d} directed edges: dense {dense_ms[-1]:7.2f} ms "
           f"({A_dense.numel() * 4 / 1e6:5.1f} MB), sparse {sparse_ms[-1]:6.2f} ms "
-          f"({A_sparse._nnz() * 12 / 1e6:.2f} MB: int64 index pair + float32 value per entry)")
+          f"({A_sparse._nnz() * 20 / 1e6:.2f} MB: two int64 indices + a float32 per entry)")
 
 fig, ax = plt.subplots(figsize=(5.5, 3.6))
 ax.loglog(sizes, dense_ms, "-o", label="dense A_hat")
