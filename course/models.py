@@ -559,3 +559,20 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     8
     """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def pretrained(name: str, **kwargs) -> nn.Module:
+    """A pretrained network in eval mode with its card as ``.card`` (see :mod:`course.pretrained`):
+    ``"course-resnet"`` (shipped, offline) or ``"resnet18-imagenet"`` (online only).
+
+    >>> pretrained("alexnet-imagenet")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown pretrained network 'alexnet-imagenet'; choose one of (...)
+    """
+    from course import pretrained as _pretrained  # lazy: the loader imports this module
+
+    return _pretrained.load(name, **kwargs)
+
+
+__all__ += ["pretrained"]
