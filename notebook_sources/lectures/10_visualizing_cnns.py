@@ -125,7 +125,7 @@ for q, query in enumerate(queries):
         distance = np.linalg.norm(Z - Z[query], axis=1)
         nearest = np.argsort(distance)[1:6]  # [0] is the query itself
         ax_row = axes[2 * q + row]
-        plot.image(X_test[query], ax=ax_row[0], title=f"query ({space})")
+        plot.image(X_test[query], ax=ax_row[0], title=f"query {y_test[query]}, {space}")
         for ax, k in zip(ax_row[1:], nearest, strict=True):
             plot.image(X_test[k], ax=ax, title=f"label {y_test[k]}")
 fig.suptitle("five nearest test digits: by pixel distance, then by LeNet feature distance")
@@ -138,10 +138,11 @@ tsne_2d = TSNE(n_components=2, perplexity=30, init="pca", random_state=0).fit_tr
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
 for ax, Z, name in ((axes[0], pca_2d, "PCA"), (axes[1], tsne_2d, "t-SNE")):
     points = ax.scatter(Z[:, 0], Z[:, 1], c=y_test, cmap="tab10", s=8, vmin=-0.5, vmax=9.5)
-    ax.set_title(f"{name} of LeNet's 84 last-layer features ({len(H_test)} test digits)")
+    ax.set_title(name)
     ax.set_xticks([])
     ax.set_yticks([])
 fig.colorbar(points, ax=axes, ticks=range(10), label="digit")
+fig.suptitle(f"LeNet's 84 last-layer features of {len(H_test)} test digits in 2-D")
 plt.show()
 
 # %% [markdown]
@@ -190,9 +191,9 @@ fig.suptitle("LeNet-5: saliency (black = 0, white = largest, per image) and guid
 plt.show()
 
 # %% [markdown]
-# The saliency is large on and around the strokes, and also on empty pixels next to them:
-# ink there would change the digit (a 3 with a closing stroke on the left is an 8). It is
-# noisy, because the gradient of a ReLU network jumps from pixel to pixel.
+# The saliency is spread over the digit and the empty pixels around it: ink there would
+# change the digit (a 3 with a closing stroke on the left is an 8). It is noisy, because
+# the gradient of a ReLU network jumps from pixel to pixel.
 #
 # **Exercise.** For a *linear* model $S = W \operatorname{vec}(I) + b$ the gradient of $S_c$
 # is the row $w_c$ whatever the image. Compute the saliency map of class 2 of the linear
@@ -249,6 +250,11 @@ for name, fn in (("saliency", interpret.saliency), ("guided", interpret.guided_b
     random_map = fn(random_lenet, X_show, y_show).abs()
     print(f"{name:9s}: correlation of |map| between trained and random LeNet "
           f"{correlation(trained_map, random_map):.2f}")
+
+# %% [markdown]
+# Neither map is the same for a random network, but the guided maps of the trained and the
+# random LeNet are more alike than the saliency maps (the printed correlations): part of
+# what guided backpropagation shows comes from the image, not from what the network learned.
 
 # %% [markdown]
 # ## 6. Class visualization and DeepDream: gradient *ascent* on the image
