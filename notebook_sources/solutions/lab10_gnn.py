@@ -22,7 +22,8 @@
 # - No function may modify its tensor arguments in place (the tests check it).
 #
 # Points: `normalized_adjacency` 20, `gcn_layer` 15, `GCN` 20, `train_gcn` 20,
-# `unlabelled_accuracy` 10, `karate_data` 15.
+# `unlabelled_accuracy` 10, `karate_data` 10, and 5 for the accuracy of the whole pipeline
+# on the karate club (at least 0.9 on the unlabelled members).
 
 # %% setup
 
@@ -601,7 +602,7 @@ for n, k in [(12, 3), (40, 7), (3, 2)]:
                 rtol=1e-12, atol=1e-12)
     for before, after in zip(keep, (logits_h, y_h, mask_h)):
         check_unchanged("an input of unlabelled_accuracy", as_numpy(before), as_numpy(after))
-model_h = GCN(4, 3, 2, seed=0)
+model_h = LinearOnGraph(torch.randn(4, 2, generator=hidden_gen))
 before = [p.detach().clone() for p in model_h.parameters()]
 unlabelled_accuracy(model_h, torch.randn(6, 4), torch.eye(6), torch.zeros(6, dtype=torch.long),
                     torch.tensor([True, False, False, False, False, False]))
@@ -636,7 +637,7 @@ def karate_data():
     ### END SOLUTION
 
 
-# %% nbgrader=tests id=test_karate_data points=15
+# %% nbgrader=tests id=test_karate_data points=10
 result = karate_data()
 check_type("karate_data()", result, tuple, hint="return (X, A, y, train_mask)")
 X_k, A_k, y_k, mask_k = result
@@ -665,11 +666,32 @@ check_close("X", as_numpy(X_k), np.eye(34), rtol=0, atol=0)
 y_ref = [G_h.nodes[v]["club"] != "Mr. Hi" for v in G_h.nodes]
 check_close("y", as_numpy(y_k), y_ref, rtol=0, atol=0)
 check_close("train_mask", as_numpy(mask_k), np.isin(np.arange(34), [0, 33]), rtol=0, atol=0)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 7. Does it work?
+#
+# The test below runs your whole pipeline: `karate_data`, `normalized_adjacency`, a
+# `GCN(34, 16, 2, seed)` trained with `train_gcn` (100 or 200 epochs, the default learning
+# rate and weight decay) and `unlabelled_accuracy`, for a few seeds. Over 30 seeds the course's
+# solution reached between 0.9375 (30 of 32 members) and 0.969 on the unlabelled members;
+# the test asks for **at least 0.9** with every seed it tries.
+
+# %% nbgrader=tests id=test_karate_accuracy points=5
+X_k, A_k, y_k, mask_k = karate_data()
+A_hat_k = normalized_adjacency(A_k)
+model_k = GCN(34, 16, 2, seed=0)
+train_gcn(model_k, X_k, A_hat_k, y_k, mask_k, num_epochs=100)
+acc = unlabelled_accuracy(model_k, X_k, A_hat_k, y_k, mask_k)
+check_close("accuracy >= 0.9 on the unlabelled members (seed 0, 100 epochs)", float(acc >= 0.9),
+            1.0, hint=f"got {acc:.3f}: run the tests of every function above first")
+print(f"seed 0: accuracy {acc:.3f} on the 32 unlabelled members")
+### BEGIN HIDDEN TESTS
 # The whole pipeline with your functions. Over 30 seeds (hidden 16, 200 epochs) the
 # accuracy on the 32 unlabelled members was 0.9375 at worst (median 0.969): require 0.9.
 grading = bool(os.environ.get("NBGRADER_EXECUTION"))
 A_hat_k = normalized_adjacency(A_k)
-for seed in (0, 1) if grading else (0, 1, 2):
+for seed in (1, 2) if grading else (1, 2, 3):
     model_k = GCN(34, 16, 2, seed=seed)
     train_gcn(model_k, X_k, A_hat_k, y_k, mask_k, num_epochs=100 if grading else 200)
     acc = unlabelled_accuracy(model_k, X_k, A_hat_k, y_k, mask_k)
