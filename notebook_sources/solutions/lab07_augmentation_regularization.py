@@ -689,7 +689,7 @@ def l2_penalty(model, lam):
 
 # %% nbgrader=tests id=test_l2_penalty points=8
 model_l = small_model(1)
-squares = sum(float((p ** 2).sum()) for p in (model_l[0].weight, model_l[4].weight))
+squares = sum(float((p.detach() ** 2).sum()) for p in (model_l[0].weight, model_l[4].weight))
 penalty = l2_penalty(model_l, 0.1)
 check_type("l2_penalty(model_l, 0.1)", penalty, torch.Tensor)
 check_close("l2_penalty(model_l, 0.1)", penalty.detach(), 0.1 / 2 * squares, rtol=1e-5,
@@ -700,7 +700,7 @@ model_h = small_model(2)
 keep = {n: p.detach().clone() for n, p in model_h.named_parameters()}
 penalty_h = l2_penalty(model_h, 0.3)
 check_close("l2_penalty(model, 0.3)", penalty_h.detach(), 0.15 * sum(
-    float((p ** 2).sum()) for p in (model_h[0].weight, model_h[4].weight)), rtol=1e-5)
+    float((p.detach() ** 2).sum()) for p in (model_h[0].weight, model_h[4].weight)), rtol=1e-5)
 penalty_h.backward()
 check_close("the gradient of l2_penalty for 0.weight", model_h[0].weight.grad,
             (0.3 * keep["0.weight"]).numpy(), rtol=1e-5, atol=1e-7,
