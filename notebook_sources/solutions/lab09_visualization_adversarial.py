@@ -207,8 +207,8 @@ print("class_visualization: visible tests passed")
 def _ref_visualize(model, target, init, steps, lr, l2):
     model.eval()
     image = init.clone()
-    for _ in range(steps):
-        image.requires_grad_(True)
+    for _step in range(steps):
+        image = image.requires_grad_()
         (model(image)[0, target] - l2 * (image**2).sum()).backward()
         image = (image + lr * image.grad).detach().clamp(0, 1)
     model.zero_grad(set_to_none=True)
@@ -492,9 +492,9 @@ print("pgd: visible tests passed")
 def _ref_pgd(model, x, y, eps, alpha, steps, generator, random_start=True, targeted=False):
     model.eval()
     x_adv = x.clone()
-    if random_start:
+    if random_start:  # uniform start from the generator
         x_adv = (x + (2 * torch.rand(x.shape, generator=generator) - 1) * eps).clamp(0, 1)
-    for _ in range(steps):
+    for _step in range(steps):
         xr = x_adv.clone().requires_grad_(True)
         F.cross_entropy(model(xr), y).backward()
         x_adv = x_adv + (-alpha if targeted else alpha) * xr.grad.sign()
@@ -523,7 +523,7 @@ for seed, (N, C, S, K, eps, alpha, steps) in enumerate(cases):
         check_unchanged("x", keep.numpy(), x_h.numpy())
         torch.manual_seed(seed + 1000)
         ref = _ref_pgd(model_h, x_h, y_h, eps, alpha, steps, torch.Generator().manual_seed(7),
-                       random_start, targeted)
+                       random_start=random_start, targeted=targeted)
         model_h.train()
         what = (f"pgd on x {tuple(x_h.shape)}, eps={eps}, alpha={alpha}, steps={steps}, "
                 f"targeted={targeted}, random_start={random_start}")
@@ -607,7 +607,7 @@ print("adversarial_training_step: visible tests passed")
 def _ref_pgd_step(model, x, y, eps, alpha, steps, generator):
     model.eval()
     x_adv = (x + (2 * torch.rand(x.shape, generator=generator) - 1) * eps).clamp(0, 1)
-    for _ in range(steps):
+    for _step in range(steps):
         xr = x_adv.clone().requires_grad_(True)
         F.cross_entropy(model(xr), y).backward()
         x_adv = x_adv + alpha * xr.grad.sign()
