@@ -771,7 +771,8 @@ plt.show()
 
 # %% [markdown]
 # Read the two panels: the left one shows how much gradient reaches each layer of the
-# untrained networks (22 convolutions and the final linear layer), the right one how fast
+# untrained networks (the stem, the 20 convolutions of the blocks and the final linear
+# layer; the projection shortcut is left out), the right one how fast
 # each network lowers its training loss on the 8x8 digits. Compare with lecture 07, where
 # the same comparison runs with and without batch norm. (Under the grader the curves are only
 # a few steps long and say nothing.)
