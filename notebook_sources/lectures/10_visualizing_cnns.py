@@ -416,7 +416,7 @@ china_full, flower_full = (to_tensor(p) for p in load_sample_images().images)  #
 china = F.interpolate(china_full, size=(120, 180), mode="area")
 flower = F.interpolate(flower_full, size=(120, 180), mode="area")
 hopper = to_tensor(data.load_photo(size=(80, 64)))
-textures = {"dahlia petals": flower[:, :, 30:94, 60:124], "temple roof": china[:, :, 20:84, 100:164]}
+textures = {"dahlia petals": flower[:, :, 30:94, 60:124], "temple roof": china[:, :, 20:84, 30:94]}
 
 random_features = style.RandomFeatures(kernel_sizes=(3, 5, 7, 11, 15), width=32, seed=0)
 
@@ -495,7 +495,7 @@ if vgg is not None:  # online, or weights cached: the same transfer with VGG-19 
 
 # %%
 target_digit = torch.from_numpy(X_test[5:6])  # (1, 1, 32, 32)
-layers = {"conv1 + ReLU": lenet.features[:2], "conv2 + ReLU + pool": lenet.features,
+layers = {"conv1": lenet.features[:2], "conv2 + pool": lenet.features,
           "fc2 (84 numbers)": lambda x: lenet.head[:-1](lenet.features(x))}
 grey = torch.full_like(target_digit, 0.5)
 fig, axes = plt.subplots(1, 4, figsize=(9, 2.6))
@@ -754,9 +754,9 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# NC1 keeps falling after the training error has reached zero (the dotted line): the
-# classes keep tightening although no prediction changes, and NC4 reaches agreement on all
-# 200 digits. NC2 and NC3 move much more slowly on this small network and short run: the
+# NC1 falls steeply while the training error falls and keeps drifting down, unevenly,
+# once the error is at or near zero (the dotted line): the classes tighten although
+# hardly any prediction changes, and NC4 ends close to full agreement (the printed table). NC2 and NC3 move much more slowly on this small network and short run: the
 # means are far from an ETF still. Papyan et al. trained for hundreds of epochs with
 # larger networks; try `range(1, 401)` to see them fall further.
 #
