@@ -740,7 +740,7 @@ axes[2].plot(record["epoch"], record["train error"], "-o", ms=3, label="training
 axes[2].plot(record["epoch"], 1 - np.array(record["NC4"]), "-s", ms=3,
              label="1 - NC4 (disagreement with nearest mean)")
 axes[2].set_ylabel("share of the 200 digits")
-axes[2].legend()
+axes[2].legend(loc="upper right", fontsize=8)
 zero = next((e for e, err in zip(record["epoch"], record["train error"], strict=True)
              if err == 0), None)
 for ax in axes:
