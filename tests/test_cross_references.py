@@ -27,38 +27,45 @@ TOPICS = {
         "vanishing"),
     8: ("augment", "regulariz", "weight decay", "overfit"),
     9: ("transfer", "fine-tun", "pretrain", "backbone", "feature extraction"),
-    10: ("visualiz", "saliency", "style transfer", "gram matri", "deepdream", "looks inside",
+    10: ("visualiz", "saliency", "style transfer", "style loss", "perceptual", "gram matri",
+         "deepdream", "looks inside",
          "neural collapse"),
     11: ("adversarial", "attack", "robust", "fgsm", "pgd"),
     12: ("graph", "gnn", "gcn", "message passing", "karate"),
 }
+#: Where a clause ends: the words around a reference are read up to these.
+BOUNDARIES = (". ", "; ", " - ", "— ", ": ", "? ", "¶")
 REFERENCE = re.compile(r"\blectures? (\d{2})((?:(?:, | and | ?[–-] ?)\d{2})*)", re.I)
 SOURCES = sorted(nbbuild.SOURCES.glob("*/*.py"))
 
 
 def _prose(path) -> str:
-    """The source as one line of text: comment markers and line breaks removed."""
-    lines = [re.sub(r"^\s*# ?", "", line) for line in path.read_text().splitlines()]
-    return " ".join(lines)
+    """The source as one line of text: comment markers, line breaks and runs of spaces
+    removed; a blank line (a paragraph break) becomes " ¶ "."""
+    lines = [re.sub(r"^\s*# ?", "", line).strip() for line in path.read_text().splitlines()]
+    return re.sub(r" +", " ", " ".join(line or "¶" for line in lines))
 
 
 def suspicious_references(text: str) -> list[str]:
     """References whose surroundings name another lecture's topic and not their own."""
     found = []
     for match in REFERENCE.finditer(text):
+        if text[match.end() : match.end() + 3] == " — ":  # a title: "Lecture 11 — ..."
+            continue
         numbers = [int(n) for n in re.findall(r"\d{2}", match[0])]
         if re.search(r"\d ?[–-] ?\d", match[0]):  # a range: lectures 01–03
             numbers = list(range(numbers[0], numbers[-1] + 1))
         if not all(1 <= n <= 12 for n in numbers):
             found.append(f"{match[0]}: the course has lectures 01-12")
             continue
-        start = max(text.rfind(". ", 0, match.start()) + 2, match.start() - 50, 0)
-        end = text.find(". ", match.end())
-        end = min(end if end != -1 else len(text), match.end() + 30)
-        window = text[start:end].lower()
+        before = text[max(0, match.start() - 130) : match.start()]
+        cut = max(before.rfind(b) + len(b) for b in BOUNDARIES)
+        after = text[match.end() : match.end() + 40]
+        ends = [after.find(b) for b in BOUNDARIES if b in after]
+        window = (before[max(cut, 0) :] + match[0] + after[: min(ends, default=40)]).lower()
         named = {n for n, words in TOPICS.items() if any(w in window for w in words)}
         if named and not named & set(numbers):
-            found.append(f"...{text[start:end].strip()}... names lecture {named} topics")
+            found.append(f"...{window.strip()}... names lecture {named} topics")
     return found
 
 

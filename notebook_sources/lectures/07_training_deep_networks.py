@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lecture 07 — Training deep networks: normalization, dropout, residual connections
 #
-# Lecture 06 stacked convolutions into ever deeper networks: VGG has 19 weighted layers,
+# Lecture 06 stacked convolutions into ever deeper architectures: VGG has 19 weighted layers,
 # ResNet-152 has 152. Depth alone does not make a network trainable. This lecture measures
 # what goes wrong in a deep stack — gradients that vanish or explode from layer to layer — and
 # builds the four tools that fixed it: a careful **initialization** (Xavier, He), **batch
