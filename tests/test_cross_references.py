@@ -60,9 +60,9 @@ def suspicious_references(text: str) -> list[str]:
             continue
         before = text[max(0, match.start() - 130) : match.start()]
         cut = max(before.rfind(b) + len(b) for b in BOUNDARIES)
-        after = text[match.end() : match.end() + 40]
+        after = text[match.end() : match.end() + 60]
         ends = [after.find(b) for b in BOUNDARIES if b in after]
-        window = (before[max(cut, 0) :] + match[0] + after[: min(ends, default=40)]).lower()
+        window = (before[max(cut, 0) :] + match[0] + after[: min(ends, default=60)]).lower()
         named = {n for n, words in TOPICS.items() if any(w in window for w in words)}
         if named and not named & set(numbers):
             found.append(f"...{window.strip()}... names lecture {named} topics")
