@@ -39,6 +39,11 @@ def test_notebook_is_clean_and_starts_with_setup(path: Path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_executes_offline(path: Path):
+def test_notebook_executes_offline(path: Path, monkeypatch):
+    if path.parent.parent.name == "solutions":
+        # A lab solution runs as the grader runs it, with its experiments shrunk
+        # (NBGRADER_EXECUTION): test_labs autogrades it too, and the full-size experiments
+        # would add minutes to CI. Lectures always run in full.
+        monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     seconds = nbrun.execute(path)
     print(f"{path.relative_to(ROOT)} executed in {seconds:.1f} s")

@@ -114,6 +114,8 @@ got = saliency_map(lin, x_lin, torch.tensor([0]))
 check_shape("saliency_map(lin, x, [0])", got, (1, 2, 2), hint="one value per pixel: (N, H, W)")
 check_close("saliency_map(lin, x, [0])", got, [[[2.0, 3.0], [0.5, 4.0]]],
             hint="take the absolute value of the gradient, then the max over the channel axis")
+if not np.allclose(np.asarray(got, dtype=float), [[[2.0, 3.0], [0.5, 4.0]]]):
+    raise AssertionError("saliency_map(lin, x, [0]) is wrong: see the expected values above")
 model_s = tiny_cnn(seed=1)
 model_s.train()
 before_s = snapshot(model_s)
