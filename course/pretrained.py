@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 from pathlib import Path
+
+from course import data
 
 __all__ = ["NAMES", "CHECKPOINTS", "load", "card", "IMAGENET_HOST"]
 
@@ -77,20 +78,12 @@ def _load_course_resnet(folder: Path | None):
     return model.eval()
 
 
-def _online(host: str, timeout: float) -> bool:
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def _load_imagenet(timeout: float):
     import torchvision
 
     weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
     cached = Path(_torch_hub_dir()) / "checkpoints" / Path(weights.url).name
-    if not cached.is_file() and not _online(IMAGENET_HOST, timeout):
+    if not cached.is_file() and not data._online(IMAGENET_HOST, timeout):
         raise RuntimeError(
             f"resnet18-imagenet needs torchvision's ImageNet weights, which are not cached in "
             f"{cached.parent} and {IMAGENET_HOST} cannot be reached (offline?). Use "

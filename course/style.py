@@ -122,17 +122,16 @@ def vgg19_features(layers: Sequence[int] = (1, 6, 11, 20, 29), timeout: float = 
     ``relu1_1, relu2_1, relu3_1, relu4_1, relu5_1`` by default), or ``None`` with a message
     when the weights are neither cached nor downloadable within ``timeout`` seconds.
     """
-    import socket
     from pathlib import Path
 
     from torch.hub import get_dir
     from torchvision.models import VGG19_Weights, vgg19
 
+    from course.data import _online
+
     weights = VGG19_Weights.IMAGENET1K_V1
     if not Path(get_dir(), "checkpoints", weights.url.rsplit("/", 1)[-1]).exists():
-        try:
-            socket.create_connection(("download.pytorch.org", 443), timeout=timeout).close()
-        except OSError:
+        if not _online("download.pytorch.org", timeout):
             print("VGG-19 weights not cached and download.pytorch.org unreachable: skipped")
             return None
     net = vgg19(weights=weights).features[: max(layers) + 1].eval().requires_grad_(False)
