@@ -61,7 +61,7 @@ def _load_course_resnet(folder: Path | None):
     if not path.is_file():
         raise FileNotFoundError(
             f"the checkpoint {path} is missing; reinstall the course package or recreate it "
-            "with `python -m tools.pretrain` (about 6-8 minutes on 2 CPU cores)"
+            "with `python -m tools.pretrain` (about 6 minutes on 2 CPU cores)"
         )
     blob = path.read_bytes()
     digest = hashlib.sha256(blob).hexdigest()
