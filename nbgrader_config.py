@@ -13,9 +13,22 @@ c.CourseDirectory.release_directory = "labs"
 # The labs are plain notebooks: no data folders to copy.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
 
-# The heaviest lab solution runs in about 20 s on 2 CPU cores; leave room for slow machines.
-c.Execute.timeout = 300
-c.Execute.interrupt_on_timeout = True
+# Student code runs in a bubblewrap sandbox (package `grader`, README "Sandboxed grading"):
+# private copy of its folder without the notebook, course root hidden, no network, nobody's
+# uid, rlimits. Without bubblewrap grading refuses; COURSE_SANDBOX=off grades unsandboxed.
+# Per-cell timeouts: 30 s in NumPy-only labs, 120 s in the others (the heaviest graded cell,
+# a short training run, takes ~20 s on 2 idle cores); 900 s per notebook. A dead or hung kernel
+# is replaced and the remaining cells are still graded.
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+try:
+    import grader  # noqa: F401
+except ImportError:  # `grader` sits next to the editable `course` package in the repository
+    import course
+
+    sys.path.insert(0, str(Path(course.__file__).resolve().parent.parent))
+from grader.execute import SandboxedExecute  # noqa: E402
 
 # Labs that are run by the grader shrink their experiments (see the labs' NBGRADER_EXECUTION
 # checks); a student's unfinished function fails its tests instead of crashing the grader.
@@ -64,7 +77,6 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
-    Execute,
     IgnorePattern,
     LimitOutput,
     NbGraderPreprocessor,
@@ -96,7 +108,7 @@ class FairOutputs(NbGraderPreprocessor):
 
 
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    SandboxedExecute,
     FairOutputs,
     IgnorePattern,
     ClearMetadataPreprocessor,

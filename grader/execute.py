@@ -1,0 +1,192 @@
+"""nbgrader's Execute preprocessor, sandboxed and fair to honest work.
+
+:class:`SandboxedExecute` replaces ``nbgrader.preprocessors.Execute`` in the course's
+``nbgrader_config.py``:
+
+- every kernel is a :class:`grader.kernel.SandboxKernelManager` (bubblewrap). Where the sandbox
+  cannot run, grading **refuses** with the reason, unless the instructor opts out with
+  ``COURSE_SANDBOX=off`` (environment) or ``c.SandboxedExecute.sandbox = "off"``;
+- a kernel that dies (``os._exit``, a signal, the memory or CPU limit) or a cell that runs past
+  its timeout (a hang that ignores SIGINT included) does not cost the rest of the notebook: the
+  cell gets an error output saying what happened, a fresh sandboxed kernel is started, the
+  non-test code cells that ran before (setup, imports, the student's other functions) are run
+  again silently, and grading goes on with the next cell. At most ``max_restarts`` restarts;
+- per-cell timeouts are sized per lab (:meth:`SandboxedExecute.cell_timeout`) and the whole
+  notebook has a cap (``notebook_timeout``): cells after it get a "not run" error.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from pathlib import Path
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Dict, Integer, List, Unicode
+
+from grader import sandbox
+from grader.kernel import SandboxKernelManager
+
+__all__ = ["SandboxedExecute", "SandboxUnavailable"]
+
+
+class SandboxUnavailable(RuntimeError):
+    """Raised instead of running student code unsandboxed."""
+
+
+def _error(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                        traceback=[f"{ename}: {evalue}"])
+
+
+def _is_test(cell) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade", False))
+
+
+class SandboxedExecute(Execute):
+    """Execute each graded notebook in a bubblewrap sandbox; survive dead and hung kernels."""
+
+    sandbox = Unicode("require", help="'require' (refuse without a sandbox) or 'off'.").tag(
+        config=True)
+    numpy_timeout = Integer(30, help="Seconds per cell for NumPy-only labs.").tag(config=True)
+    torch_timeout = Integer(120, help="Seconds per cell for the other labs.").tag(config=True)
+    lab_timeouts = Dict(help="{assignment id: seconds per cell}, overrides the two above.").tag(
+        config=True)
+    notebook_timeout = Integer(900, help="Cap on the seconds one notebook may take.").tag(
+        config=True)
+    max_restarts = Integer(5, help="Kernel restarts allowed per notebook.").tag(config=True)
+    hide = List(Unicode(), help="Extra host folders hidden from student code.").tag(config=True)
+    limits = Dict(help="prlimit overrides for the kernel, e.g. {'as': 2 * 1024**3}.").tag(
+        config=True)
+
+    def __init__(self, *args, **kwargs):
+        if self._enabled():
+            kwargs["kernel_manager_class"] = SandboxKernelManager
+        super().__init__(*args, **kwargs)
+
+    def _enabled(self) -> bool:
+        off = os.environ.get(sandbox.OPT_OUT, "").lower() in ("off", "0", "no", "false")
+        return not off and self.sandbox != "off"
+
+    # -- configuration per notebook ------------------------------------------------------
+    def _course_paths(self, resources: dict) -> list[Path]:
+        """Folders to hide: the course root, the gradebook's folder, the notebook's folder."""
+        paths = [Path.cwd(), *map(Path, self.hide)]
+        node = self
+        while node is not None and not hasattr(node, "coursedir"):
+            node = getattr(node, "parent", None)
+        if node is not None:
+            coursedir = node.coursedir
+            paths.append(Path(coursedir.root))
+            if coursedir.db_url.startswith("sqlite:///"):
+                paths.append(Path(coursedir.db_url[len("sqlite:///"):]).parent)
+        notebook_dir = (resources or {}).get("metadata", {}).get("path")
+        if notebook_dir:
+            paths.append(Path(notebook_dir))
+        unique = []
+        for path in (p.resolve() for p in paths):
+            if path != Path("/") and path not in unique:
+                unique.append(path)
+        return unique
+
+    def cell_timeout(self, nb, resources: dict) -> int:
+        """Per-cell timeout: the lab's own, else 30 s for NumPy-only labs (their solutions
+        run every cell in under 2 s), else 120 s (the PyTorch labs' graded training cells
+        take up to ~20 s on 2 idle cores)."""
+        lab = (resources or {}).get("nbgrader", {}).get("assignment")
+        if lab in self.lab_timeouts:
+            return int(self.lab_timeouts[lab])
+        numpy_only = any("check_numpy_only(" in cell.source for cell in nb.cells
+                         if cell.cell_type == "code")
+        return self.numpy_timeout if numpy_only else self.torch_timeout
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if isinstance(km, SandboxKernelManager):
+            km.hide = [str(p) for p in self._hide]
+            km.limits = dict(self.limits)
+        return km
+
+    # -- execution -----------------------------------------------------------------------
+    def preprocess(self, nb, resources=None, km=None):
+        if self._enabled():
+            reason = sandbox.availability()
+            if reason is not None:
+                raise SandboxUnavailable(
+                    f"refusing to run student code without the sandbox: {reason}. Install "
+                    f"bubblewrap, or grade unsandboxed at your own risk with {sandbox.OPT_OUT}=off "
+                    "(see the README, 'Sandboxed grading').")
+        self._hide = self._course_paths(resources)
+        self.timeout = self.cell_timeout(nb, resources)
+        self.interrupt_on_timeout = False  # a timeout kills and replaces the kernel
+        from nbclient import NotebookClient
+
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self._start = time.monotonic()
+        self._restarts = 0
+        self._crashes = []
+        with self.setup_kernel():
+            self._kernel_info()
+            replay = []
+            for index, cell in enumerate(self.nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                if time.monotonic() - self._start > self.notebook_timeout:
+                    cell.outputs = [_error("NotebookTimeout", (
+                        f"not run: the notebook used its {self.notebook_timeout} s")) ]
+                    continue
+                try:
+                    self.preprocess_cell(cell, resources, index)
+                except (DeadKernelError, CellTimeoutError) as error:
+                    self._record_crash(cell, index, error)
+                    self._fresh_kernel(replay, resources)
+                    continue
+                if not _is_test(cell):
+                    replay.append(index)
+        self.set_widgets_metadata()
+        resources.setdefault("sandbox", {})["crashes"] = list(self._crashes)
+        return self.nb, self.resources
+
+    def _kernel_info(self) -> None:
+        info = self.wait_for_reply(self.kc.kernel_info())
+        self.nb.metadata["language_info"] = info["content"]["language_info"]
+
+    def _record_crash(self, cell, index: int, error: Exception) -> None:
+        if isinstance(error, CellTimeoutError):
+            what = ("CellTimeout", f"the cell ran longer than {self.timeout} s and was stopped; "
+                    "the kernel was restarted and the later cells were still graded")
+        else:
+            what = ("KernelDied", "the kernel died while running this cell (os._exit, a signal, "
+                    "or the memory/CPU limit); it was restarted and the later cells were "
+                    "still graded")
+        cell.outputs = [*cell.get("outputs", [])[:20], _error(*what)]
+        self.nb.cells[index] = cell
+        self._crashes.append({"cell": cell.get("metadata", {}).get("nbgrader", {}).get(
+            "grade_id", index), "reason": what[0]})
+
+    def _fresh_kernel(self, replay: list[int], resources) -> None:
+        """Replace the kernel by a new sandbox and re-run the cells in ``replay``."""
+        self._cleanup_kernel()
+        if self._restarts >= self.max_restarts:
+            raise DeadKernelError(f"the kernel died {self._restarts + 1} times")
+        self._restarts += 1
+        self.km = self.create_kernel_manager()
+        self.start_new_kernel()
+        self.start_new_kernel_client()
+        self._kernel_info()
+        for index in list(replay):
+            if time.monotonic() - self._start > self.notebook_timeout:
+                break
+            original = self.nb.cells[index]
+            try:
+                self.execute_cell(copy.deepcopy(original), index, store_history=False)
+            except (DeadKernelError, CellTimeoutError):
+                replay.remove(index)  # it kills the kernel now: leave it out
+                self.nb.cells[index] = original
+                return self._fresh_kernel(replay, resources)
+            self.nb.cells[index] = original
