@@ -306,6 +306,10 @@ def identify(relpath: Path, notebook, releases: dict, roster: Roster) -> tuple[s
             lab, folder_rest = _strip_lab(folder, list(releases))
             if lab is not None and not rest.strip(SEPARATORS):
                 rest = folder_rest
+    named = [m[0] for t in [relpath.stem, *folders] if lab is None
+             for m in [LAB_NUMBER.search(COPY_OF.sub("", t))] if m]
+    if named:
+        raise ValueError(f"unknown lab: {named[0]!r} names no lab of {sorted(releases)}")
     lab = lab or (_lab_by_content(notebook, releases) if notebook is not None else None)
     if lab is None:
         raise ValueError(f"unknown lab: no lab of {sorted(releases)} in the name or content")
