@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from course import widgets
-from course.widgets._render import array_to_png
 from course.widgets.convolution import KERNEL_PRESETS, SCALE, parse_matrix
+from course.widgets.raster import array_to_png
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -520,7 +520,7 @@ def test_a_wide_frame_puts_the_pooled_map_under_the_output(explorer):
 def test_kernel_fractions_are_written_one_way_everywhere(explorer):
     """Over the common denominator (2/16, never 1/8): in the text box, on the picture and in
     the products, as the binomial kernel (1 2 1)ᵀ(1 2 1)/16 is usually written."""
-    from course.widgets.convolution import _kernel_labels
+    from course.widgets.convolution_view import _kernel_labels
 
     reset(explorer, kernel_preset="Gaussian blur", padding_mode="same", position=8)
     sixteenths = np.outer([1, 2, 1], [1, 2, 1])

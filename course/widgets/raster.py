@@ -60,7 +60,9 @@ def array_to_png(pixels: np.ndarray) -> bytes:
 
     pixels = np.asarray(pixels)
     if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
-        raise ValueError(f"pixels must be an (H, W, 3) or (H, W, 4) bitmap; got {pixels.shape}")
+        raise ValueError(
+            f"pixels must be an RGBA (H, W, 4) or RGB (H, W, 3) bitmap; got shape {pixels.shape}"
+        )
     if pixels.dtype != np.uint8:
         raise ValueError(f"pixels must hold uint8 values 0-255; got dtype {pixels.dtype}")
     buffer = io.BytesIO()
