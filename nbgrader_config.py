@@ -29,6 +29,8 @@ except ImportError:  # `grader` sits next to the editable `course` package in th
 
     sys.path.insert(0, str(Path(course.__file__).resolve().parent.parent))
 from grader.execute import SandboxedExecute  # noqa: E402
+from grader.feedback import RedactFeedback  # noqa: E402
+from grader.review import ReviewFlags  # noqa: E402
 
 # Labs that are run by the grader shrink their experiments (see the labs' NBGRADER_EXECUTION
 # checks); a student's unfinished function fails its tests instead of crashing the grader.
@@ -58,7 +60,11 @@ class HideHiddenTests(ClearHiddenTests):
         return cell, resources
 
 
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# RedactFeedback (grader/feedback.py) runs first, while the hidden tests are still in the
+# notebook: test cells keep only "passed" or the checker's message, and any output line that
+# quotes a hidden-test or solution line is replaced.
+c.GenerateFeedback.preprocessors = [
+    GetGrades, RedactFeedback, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
 
 # Two things nbgrader does that are unfair to honest work, undone after execution and before
@@ -110,6 +116,7 @@ class FairOutputs(NbGraderPreprocessor):
 c.Autograde.autograde_preprocessors = [
     SandboxedExecute,
     FairOutputs,
+    ReviewFlags,  # review/<lab>/<student>.json: introspection, sandbox violations, crashes
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

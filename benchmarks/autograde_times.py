@@ -1,9 +1,12 @@
-"""Autograde time of every lab, as an instructor's grader sees it.
+"""Autograde time of every lab, as an instructor's grader sees it, with and without the sandbox.
 
 Each lab is released into a temporary course; the solution (filled into the release as a
-student would) and the unmodified release are submitted and autograded one at a time. Prints
-one JSON line per lab, e.g. ``{"lab": "lab00_warmup", "solution_autograde_s": 9.8,
-"blank_autograde_s": 6.1, "solution": 100.0, "blank": 0.0, "max": 100.0}``.
+student would) and the unmodified release are submitted and autograded one at a time, once in
+the bubblewrap sandbox (the course configuration) and once with ``COURSE_SANDBOX=off``. Prints
+one JSON line per lab, e.g. ``{"lab": "lab00_warmup", "solution_s": 9.8, "blank_s": 6.1,
+"solution_unsandboxed_s": 9.3, "blank_unsandboxed_s": 5.8, "sandbox_cost_s": 0.4,
+"solution": 100.0, "blank": 0.0, "max": 100.0}`` (``sandbox_cost_s``: the mean extra seconds
+per submission; the budget is about 1 s).
 
 Run: ``python benchmarks/autograde_times.py [lab ...]``
 """
@@ -11,23 +14,42 @@ Run: ``python benchmarks/autograde_times.py [lab ...]``
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from grader.sandbox import OPT_OUT  # noqa: E402
 from tools.labs import grade_in_temp_course, lab_names  # noqa: E402
+
+
+def _grade(lab: str, sandboxed: bool) -> dict:
+    saved = os.environ.pop(OPT_OUT, None)
+    if not sandboxed:
+        os.environ[OPT_OUT] = "off"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            return grade_in_temp_course(lab, Path(tmp))
+    finally:
+        os.environ.pop(OPT_OUT, None)
+        if saved is not None:
+            os.environ[OPT_OUT] = saved
 
 
 def main() -> None:
     for lab in sys.argv[1:] or lab_names():
-        with tempfile.TemporaryDirectory() as tmp:
-            graded = grade_in_temp_course(lab, Path(tmp))
-        scores, seconds = graded["scores"], graded["seconds"]
+        plain = _grade(lab, sandboxed=False)
+        boxed = _grade(lab, sandboxed=True)
+        seconds, scores = boxed["seconds"], boxed["scores"]
+        extra = [seconds[s] - plain["seconds"][s] for s in ("solution", "blank")]
         row = {
             "lab": lab,
-            "solution_autograde_s": round(seconds["solution"], 1),
-            "blank_autograde_s": round(seconds["blank"], 1),
+            "solution_s": round(seconds["solution"], 1),
+            "blank_s": round(seconds["blank"], 1),
+            "solution_unsandboxed_s": round(plain["seconds"]["solution"], 1),
+            "blank_unsandboxed_s": round(plain["seconds"]["blank"], 1),
+            "sandbox_cost_s": round(sum(extra) / len(extra), 2),
             "solution": scores["solution"][0],
             "blank": scores["blank"][0],
             "max": scores["solution"][1],

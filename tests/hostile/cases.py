@@ -1,0 +1,167 @@
+"""Hostile, broken and cheating submissions for the sandbox tests (tests/test_sandbox.py).
+
+A case is code added to one solution cell (run when that cell is defined, or, with
+``wrap``, wrapped around the graded function so it runs when a test calls it) of either the
+unmodified release (``base="blank"``: the attack alone must score 0) or the instructor's
+solution (``base="solution"``: an honest submission, so it must keep what it earned).
+``{course}`` and ``{repo}`` in the code are the temporary course root and the repository
+(where ``solutions/`` of every lab lies). ``score`` is what the submission must get;
+``open_`` marks the attacks the sandbox does not stop (a forged verdict in the student's own
+process, issue 17 item 2): their score is reported, not asserted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Case", "CASES"]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    lab: str
+    base: str  # "blank" or "solution"
+    cell: str  # grade_id of the solution cell the code is added to
+    code: str
+    score: float | None  # expected score (None: reported only)
+    issue_class: str
+    wrap: str | None = None  # name of the function to wrap with `code` (runs when called)
+    open_: bool = False
+
+
+L01, L05 = "lab01_linear_regression", "lab05_cnn_pytorch"
+
+READ_NOTEBOOK = """
+import glob as _g, os as _o
+_found = _g.glob('*.ipynb') + _g.glob('{course}/autograded/*/*/*.ipynb')
+for _p in _found + _g.glob('{course}/solutions/*/*.ipynb'):
+    try:
+        print(open(_p).read())
+    except OSError as _e:
+        print('refused:', _e)
+print('cwd holds', sorted(_o.listdir('.')))
+"""
+
+EXEC_SOLUTIONS = """
+import glob as _g, json as _j
+for _p in _g.glob('{repo}/solutions/{lab}/*.ipynb') + _g.glob('{course}/solutions/{lab}/*.ipynb'):
+    for _c in _j.load(open(_p))['cells']:
+        if _c['cell_type'] == 'code' and _c['metadata'].get('nbgrader', {{}}).get('solution'):
+            exec(''.join(_c['source']))
+"""
+
+GRADEBOOK = """
+import os as _o, sqlite3 as _s, time as _t
+def _cheat():
+    try:
+        _db = _s.connect('{course}/gradebook.db')
+        _db.execute('UPDATE grade SET auto_score = 100, manual_score = 100')
+        _db.execute("UPDATE grade SET auto_score = 0 WHERE notebook_id IN "
+                    "(SELECT id FROM submitted_notebook)")
+        _db.commit()
+    except Exception as _e:
+        print('refused:', _e)
+_cheat()
+if _o.fork() == 0:  # a detached writer that waits for the grader to save
+    _o.setsid()
+    if _o.fork() == 0:
+        _t.sleep(8); _cheat(); _o._exit(0)
+    _o._exit(0)
+"""
+
+CLASSMATES = """
+import glob as _g
+_found = _g.glob('{course}/submitted/*/{lab}/*.ipynb')
+for _p in _found + _g.glob('{course}/autograded/*/{lab}/*.ipynb'):
+    try:
+        open(_p, 'w').write('{{}}')
+    except OSError as _e:
+        print('refused:', _e)
+"""
+
+TAMPER = """
+import course.grading as _cg
+for _p in (_cg.__file__, '{course}/nbgrader_config.py', '{repo}/nbgrader_config.py'):
+    try:
+        open(_p, 'a').write('\\nraise SystemExit("tampered")\\n')
+    except OSError as _e:
+        print('refused:', _e)
+"""
+
+KILL = """
+import os as _o, signal as _sig
+for _pid in (_o.getppid(), 1, -1):
+    try:
+        _o.kill(_pid, _sig.SIGKILL)
+    except OSError as _e:
+        print('refused:', _e)
+"""
+
+FORK_BOMB = """
+import os as _o
+_n = 0
+try:
+    while _n < 100000:
+        if _o.fork() == 0:
+            import time as _t; _t.sleep(60); _o._exit(0)
+        _n += 1
+except OSError as _e:
+    print('stopped after', _n, 'processes:', _e)
+"""
+
+NETWORK = """
+import socket as _sk
+try:
+    _sk.create_connection(('1.1.1.1', 80), timeout=3)
+    print('network reachable')
+except OSError as _e:
+    print('refused:', _e)
+"""
+
+TRANSFORMER = """
+def _neuter(lines):
+    text = ''.join(lines)
+    return ['pass\\n'] if 'check_' in text or 'assert' in text else lines
+get_ipython().input_transformers_post.append(_neuter)
+"""
+
+CRASH = "import os as _os\n_os._exit(1)\n"
+HANG = ("import signal as _sig, time as _t\n_sig.signal(_sig.SIGINT, _sig.SIG_IGN)\n"
+        "while True:\n    _t.sleep(0.1)\n")
+MEMORY = "_hog = bytearray(8 * 1024**3)\n"
+NOISY = ("import sys as _sys, warnings as _w\nprint('debugging', file=_sys.stderr)\n"
+         "_w.warn('harmless', RuntimeWarning)\n")
+
+
+def _for(lab: str, cell: str) -> list[Case]:
+    return [
+        Case("read_hidden_tests", lab, "blank", cell, READ_NOTEBOOK, 0, "hidden tests leak"),
+        Case("exec_solutions", lab, "blank", cell, EXEC_SOLUTIONS, 0, "full marks: solutions/"),
+        Case("gradebook_update", lab, "blank", cell, GRADEBOOK, 0, "full marks: gradebook"),
+        Case("overwrite_classmates", lab, "blank", cell, CLASSMATES, 0, "attack on classmates"),
+        Case("kill_grader", lab, "blank", cell, KILL, 0, "attack on classmates"),
+    ]
+
+
+CASES = [
+    *_for(L01, "predict"),
+    Case("tamper_package_config", L01, "blank", "predict", TAMPER, 0, "attack on classmates"),
+    Case("fork_bomb", L01, "blank", "predict", FORK_BOMB, 0, "resources"),
+    Case("network", L01, "blank", "predict", NETWORK, 0, "sandbox"),
+    Case("stderr_and_warning", L01, "solution", "predict", NOISY, 100, "fairness: stderr",
+         wrap="predict"),
+    Case("crash_in_closed_form", L01, "solution", "closed_form", CRASH, 80, "fairness: crash",
+         wrap="closed_form"),
+    Case("hang_ignoring_sigint", L01, "solution", "gradient_descent", HANG, 70,
+         "fairness: hang", wrap="gradient_descent"),
+    Case("memory_hog_in_mse_loss", L01, "solution", "mse_loss", MEMORY, 85,
+         "fairness: memory", wrap="mse_loss"),
+    Case("input_transformer", L01, "blank", "predict", TRANSFORMER, None,
+         "forged verdict (in-process)", open_=True),
+    *_for(L05, "DigitsDataset")[:1],
+    Case("gradebook_and_kill", L05, "blank", "DigitsDataset", GRADEBOOK + KILL, 0,
+         "attack on classmates"),
+    Case("crash_in_accuracy", L05, "solution", "accuracy", CRASH, 95, "fairness: crash",
+         wrap="accuracy"),
+]
