@@ -29,9 +29,9 @@ import numpy as np
 import torch
 from matplotlib.patches import Ellipse
 from sklearn.datasets import load_diabetes as sk_load_diabetes  # for the feature names
-from sklearn.linear_model import LinearRegression
+from sklearn.preprocessing import StandardScaler
 
-from course import data, gradcheck
+from course import data, gradcheck, grading
 
 rng = np.random.default_rng(0)
 
@@ -138,7 +138,7 @@ plt.show()
 
 # %% [markdown]
 # Heights are large numbers (around 170) that vary by about 10. Gradient descent works much
-# better on features with mean 0 and standard deviation 1 (we will see why in section 5), so
+# better on features with mean 0 and standard deviation 1 (we will see why in section 6), so
 # we **standardize** the height with the mean $\mu$ and standard deviation $\sigma$ of the
 # *training* set — the test set must be transformed with the same $\mu$, $\sigma$, as if we had
 # never seen it:
@@ -164,7 +164,7 @@ print(f"standardized training heights: mean {x_train.mean():.1e}, std {x_train.s
 # while $|r|$ has a kink at $r = 0$ where the derivative jumps from $-1$ to $1$. (2) Its
 # derivative is proportional to the error: big mistakes get big corrections, small ones small
 # corrections, so gradient descent slows down near the minimum by itself. (3) It leads to a
-# closed-form solution (section 7). The factor $\tfrac12$ is cosmetic: it cancels the 2 that
+# closed-form solution (section 8). The factor $\tfrac12$ is cosmetic: it cancels the 2 that
 # comes down from the square, $\frac{d}{d\hat y}\tfrac12(\hat y - y)^2 = \hat y - y$. The price
 # of the square: one outlier with a large residual can dominate the sum.
 
@@ -504,14 +504,17 @@ print(f"after 60 steps: w = {w_gd:.4f}, b = {b_gd:.4f}")
 print(f"np.polyfit:     w = {slope_polyfit:.4f}, b = {intercept_polyfit:.4f}")
 print(f"training J = {J(theta, x_train, y_train):.3f}, test J = {J(theta, x_test, y_test):.3f}")
 
-W, B = np.meshgrid(np.linspace(-5, 15, 120), np.linspace(-10, 90, 120))
+# a square window with equal axes: one unit of w is as long as one unit of b on the screen
+W, B = np.meshgrid(np.linspace(-40, 60, 121), np.linspace(-10, 90, 121))
 Jgrid = np.mean(0.5 * (W[..., None] * x_train + B[..., None] - y_train) ** 2, axis=-1)
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
 axes[0].contour(W, B, Jgrid, levels=np.geomspace(Jgrid.min() + 1, Jgrid.max(), 15), cmap="viridis")
-axes[0].plot(path[:, 0], path[:, 1], "r.-", ms=4)
+axes[0].plot(path[:, 0], path[:, 1], "r.-", ms=4, label="60 steps from (0, 0)")
+axes[0].set_aspect("equal")
 axes[0].set_xlabel("w")
 axes[0].set_ylabel("b")
-axes[0].set_title("contours of J(w, b) and the descent path")
+axes[0].set_title("contours of J(w, b): circles")
+axes[0].legend(loc="lower right")
 line = np.linspace(x_train_cm.min(), x_train_cm.max(), 2)
 axes[1].scatter(x_train_cm, y_train, s=12, label="train")
 axes[1].scatter(x_test_cm, y_test, s=20, marker="s", label="test")
@@ -523,18 +526,119 @@ axes[1].legend()
 plt.show()
 
 # %% [markdown]
-# <details><summary><b>Check yourself.</b> Without standardizing, the heights are about 170 and
-# $\frac{\partial J}{\partial w}$ is about 170 times larger than $\frac{\partial J}{\partial b}$.
-# What goes wrong with gradient descent?</summary>
+# With standardized $x$ the contours are circles (the axes are drawn to the same scale), so the
+# gradient points straight at the minimum and the path is a straight line.
 #
-# $J$ is then a very elongated valley: its curvature along $w$ is about $\frac1m\sum
-# x^{(i)2} \approx 170^2$ times the curvature along $b$. A learning rate small enough not to
-# oscillate along $w$ makes almost no progress along $b$. Standardizing makes both
-# curvatures equal to 1 and one learning rate fits both directions.
+# ## 6. Input normalization
+#
+# **Why.** $J(w, b)$ is a quadratic, so its curvature is one constant matrix, the Hessian
+#
+# $$H = \begin{pmatrix} \partial^2 J/\partial w^2 & \partial^2 J/\partial w\,\partial b \\
+#       \partial^2 J/\partial b\,\partial w & \partial^2 J/\partial b^2 \end{pmatrix}
+#     = \begin{pmatrix} \overline{x^2} & \bar x \\ \bar x & 1 \end{pmatrix},$$
+#
+# with bars for means over the training set. Gradient descent uses one learning rate for all
+# directions: it must stay below $2/\lambda_{\max}$ (the largest eigenvalue of $H$) or the
+# steepest direction diverges, and then the flattest direction, of curvature $\lambda_{\min}$,
+# shrinks by only a factor $1 - \alpha\lambda_{\min}$ per step. The number of steps grows with
+# the **condition number** $\kappa = \lambda_{\max} / \lambda_{\min}$. Here it is for the raw
+# heights in cm, after scaling alone ($x / \sigma$), after centring alone ($x - \mu$) and after
+# both. With $\alpha = 1/\lambda_{\max}$ the error along the flattest direction shrinks by the
+# factor $1 - 1/\kappa$ per step; the last column counts the steps to shrink it 1000 times.
+
+
+# %%
+def hessian_line(x):
+    """Hessian of J(w, b) = 1/(2m) sum (x w + b - y)^2 for inputs x: (m,). Returns (2, 2)."""
+    return np.array([[np.mean(x**2), np.mean(x)], [np.mean(x), 1.0]])
+
+
+# the formula agrees with centred differences of the gradient grad_J of section 5
+H_numeric = np.column_stack(
+    [
+        (grad_J(e, x_train_cm, y_train) - grad_J(-e, x_train_cm, y_train)) / 2
+        for e in np.eye(2)  # grad_J is linear in theta, so a step of 1 is exact
+    ]
+)
+print("Hessian formula == centred differences:", np.allclose(hessian_line(x_train_cm), H_numeric))
+
+variants = {
+    "raw heights (cm)": x_train_cm,
+    "scaled only": x_train_cm / sigma,
+    "centred only": x_train_cm - mu,
+    "centred and scaled": (x_train_cm - mu) / sigma,
+}
+print(f"{'input':19s} {'H_ww / H_bb':>11s} {'H_wb':>7s} {'condition':>10s} {'steps for 1000x':>16s}")
+for name, x_variant in variants.items():
+    H = hessian_line(x_variant)
+    eigenvalues_H = np.linalg.eigvalsh(H)  # ascending
+    kappa = eigenvalues_H[-1] / eigenvalues_H[0]
+    shrink = 1 - 1 / kappa  # per step, along the flattest direction
+    steps = 1 if shrink < 1e-9 else int(np.ceil(np.log(1e-3) / np.log(shrink)))
+    coupling = np.round(H[0, 1], 2) + 0.0  # + 0.0 prints -0.0 as 0.0
+    print(f"{name:19s} {H[0, 0] / H[1, 1]:11.3g} {coupling:7.2f} {kappa:10.2g} {steps:16,d}")
+
+# %% [markdown]
+# The ratio of the two diagonal curvatures, $\overline{x^2} \approx 170^2$, is not the whole
+# story: the raw condition number is hundreds of times larger. The cause is the **coupling** of
+# $w$ and $b$, the off-diagonal $\bar x$: with every height near 170, raising $w$ by 1 and
+# lowering $b$ by 170 barely changes any prediction, so $J$ is a long, narrow valley that runs
+# diagonally in the $(w, b)$ plane. Its determinant is $\overline{x^2} - \bar x^2 = \sigma^2$,
+# the variance, so $\lambda_{\min} \approx \sigma^2 / \overline{x^2}$ is tiny. Scaling alone
+# keeps the coupling ($\bar x / \sigma \approx 17$). **Centring** makes $\bar x = 0$ and the
+# Hessian diagonal, $\operatorname{diag}(\sigma^2, 1)$, so $\kappa = \sigma^2$; scaling then
+# makes it the identity, $\kappa = 1$, and one learning rate suits both directions: one step
+# instead of tens of millions.
+#
+# **How.** Standardize every input feature, $x' = (x - \mu)/\sigma$, with $\mu$ and $\sigma$
+# computed on the **training set only**, and apply the same $\mu$, $\sigma$ to the test set and to
+# every future input. The test set stands for data we have not seen yet: statistics computed
+# on it would let it influence the model (a *leak*), and a single new example at prediction
+# time has no mean of its own. So the standardized test heights do not have mean exactly 0 and
+# standard deviation exactly 1, and that is correct:
+
+# %%
+print(f"training heights: mean {x_train.mean():+.3f}, std {x_train.std():.3f}")
+print(f"test heights:     mean {x_test.mean():+.3f}, std {x_test.std():.3f}")
+
+# %% [markdown]
+# Deep networks use the same recipe for their inputs (the digits of lecture 05 are normalized
+# with the training set's pixel mean and standard deviation) and, inside the network, batch
+# normalization (lecture 07).
+#
+# **Exercise.** A new training split: `x_new_train_cm` and `x_new_test_cm` below. Standardize
+# the test heights the right way.
+
+# %%
+# exercise: standardize with training statistics
+x_new_train_cm, _, x_new_test_cm, _ = data.train_test_split(
+    height, weight, test_fraction=0.2, seed=1, stratify=False
+)
+answer = None  # your code here: the standardized test heights, shape (20,)
+scaler = StandardScaler().fit(x_new_train_cm[:, None])  # scikit-learn's reference
+expected = scaler.transform(x_new_test_cm[:, None])[:, 0]
+grading.exercise("standardized test heights", answer, expected,
+                 hint="use the mean and std of x_new_train_cm, not those of the test set")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: standardize with training statistics
+# x_new_train_cm, _, x_new_test_cm, _ = data.train_test_split(
+#     height, weight, test_fraction=0.2, seed=1, stratify=False
+# )
+# answer = (x_new_test_cm - x_new_train_cm.mean()) / x_new_train_cm.std()
+# scaler = StandardScaler().fit(x_new_train_cm[:, None])  # scikit-learn's reference
+# expected = scaler.transform(x_new_test_cm[:, None])[:, 0]
+# grading.exercise("standardized test heights", answer, expected,
+#                  hint="use the mean and std of x_new_train_cm, not those of the test set")
+# ```
+# `np.std` divides by $m$, as `StandardScaler` does; `ddof=1` would divide by $m - 1$.
 # </details>
 
 # %% [markdown]
-# ## 6. Multivariate regression and the design matrix
+# ## 7. Multivariate regression and the design matrix
 #
 # With $n$ features per example, $\hat y = w_1 x_1 + \dots + w_n x_n + b$. We stack the $m$
 # examples as the **rows** of a **design matrix** $X \in \mathbb{R}^{m \times (n+1)}$, with a
@@ -674,22 +778,26 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# ## 7. Closed-form least squares vs gradient descent on diabetes
+# ## 8. Closed-form least squares vs gradient descent on diabetes
 #
 # $J$ is a convex quadratic in $\mathbf w$, so its minimum is where the gradient is zero:
 # $X^\top(X\mathbf w - \mathbf y) = 0$, the **normal equations**
 #
 # $$X^\top X\, \mathbf w^\star = X^\top \mathbf y .$$
 #
-# We solve them with `np.linalg.lstsq` (numerically safer than forming $(X^\top X)^{-1}$),
-# check against scikit-learn's `LinearRegression`, and run gradient descent from
+# We solve them two independent ways. `np.linalg.lstsq` works on $X$ itself: LAPACK's `gelsd`
+# takes a singular value decomposition of $X$ and never forms $X^\top X$, which keeps it
+# accurate when $X$ is badly conditioned; this is our reference. The second route forms the
+# normal equations and solves the $11 \times 11$ system with `np.linalg.solve` (an LU
+# factorization, LAPACK's `gesv`). (scikit-learn's `LinearRegression` would be no independent
+# check: it calls SciPy's `lstsq`, which runs the same `gelsd`.) Then gradient descent from
 # $\mathbf w = 0$ with the learning rate $1/\lambda_{\max}$, where $\lambda_{\max}$ is the
 # largest eigenvalue of $\frac1m X^\top X$ (the curvature of $J$ in its steepest direction).
 
 # %%
-w_ls = np.linalg.lstsq(X, y, rcond=None)[0]
-sk = LinearRegression(fit_intercept=False).fit(X, y)
-print(f"closed form vs scikit-learn: max |difference| = {np.abs(w_ls - sk.coef_).max():.1e}")
+w_ls = np.linalg.lstsq(X, y, rcond=None)[0]  # SVD of X (gelsd): the reference
+w_normal = np.linalg.solve(X.T @ X, X.T @ y)  # the normal equations (LU of X^T X, gesv)
+print(f"lstsq vs normal equations: max |difference| = {np.abs(w_ls - w_normal).max():.1e}")
 
 eigenvalues = np.linalg.eigvalsh(X.T @ X / len(y))
 lr = 1 / eigenvalues.max()
