@@ -51,9 +51,10 @@ FAILED = re.compile(r"error processing assignment '[^']*' for student '([^']*)'"
 
 
 def recommended_timeout(slowest_cell: float, factor: float = 10.0, floor: int = 30) -> int:
-    """Per-cell timeout (s) for a lab whose slowest solution cell needs ``slowest_cell`` CPU
-    seconds: ``factor`` times that (a correct but slower solution, a loaded grader), rounded
-    up to 10 s, at least ``floor``.
+    """Per-cell timeout (s) for a lab whose slowest cell that runs student code needs
+    ``slowest_cell`` CPU seconds in the solution: ``factor`` times that (a correct but slower
+    solution, a loaded grader), rounded up to 10 s, at least ``floor`` (which also covers the
+    setup cell's imports, ~4 CPU s).
 
     >>> recommended_timeout(0.2), recommended_timeout(3.15), recommended_timeout(8.0)
     (30, 40, 80)
