@@ -146,11 +146,20 @@ class SandboxedExecute(Execute):
                     self._record_crash(cell, index, error)
                     self._fresh_kernel(replay, resources)
                     continue
+                if self._enabled():
+                    self._explain_memory_errors(cell)
                 if not _is_test(cell):
                     replay.append(index)
         self.set_widgets_metadata()
         resources.setdefault("sandbox", {})["crashes"] = list(self._crashes)
         return self.nb, self.resources
+
+    def _explain_memory_errors(self, cell) -> None:
+        limit = {**sandbox.LIMITS, **self.limits}["data"] / 1024**3
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") == "MemoryError":
+                output["evalue"] = (f"{output.get('evalue') or ''} (the grader gives a notebook "
+                                    f"{limit:g} GiB of memory)").strip()
 
     def _kernel_info(self) -> None:
         info = self.wait_for_reply(self.kc.kernel_info())

@@ -155,7 +155,8 @@ CASES = [
          wrap="closed_form"),
     Case("hang_ignoring_sigint", L01, "solution", "gradient_descent", HANG, 70,
          "fairness: hang", wrap="gradient_descent"),
-    Case("memory_hog_in_mse_loss", L01, "solution", "mse_loss", MEMORY, 85,
+    # gradient_descent calls mse_loss (its loss history), so it fails too: 100 - 15 - 30.
+    Case("memory_hog_in_mse_loss", L01, "solution", "mse_loss", MEMORY, 55,
          "fairness: memory", wrap="mse_loss"),
     Case("input_transformer", L01, "blank", "predict", TRANSFORMER, None,
          "forged verdict (in-process)", open_=True),
