@@ -10,14 +10,20 @@
 #    three components of every learning method: a model $h(x \mid \theta)$, an objective
 #    $J(\theta)$ and an optimization algorithm;
 # 2. fit a line $\hat y = xw + b$ to data, split the data 80/20 into a training and a test
-#    set, and explain why we prefer the squared loss $\tfrac12(\hat y - y)^2$;
+#    set, and explain why we prefer the squared loss $\tfrac12(\hat y - y)^2$, including its
+#    maximum-likelihood reason (Gaussian noise);
 # 3. apply the sum, product, quotient and chain rules, check a derivative numerically, and
 #    give the subgradients of $|x|$ and $\max(x, 0)$ at 0;
 # 4. minimize $J$ in closed form (a parabola) and by gradient descent, and recognise a
 #    learning rate that is too large or too small from a plot;
-# 5. write multivariate regression with a design matrix, vectorize its gradient and check its
-#    shapes, and compare gradient descent with the closed-form least-squares solution on a
-#    real data set.
+# 5. explain with the condition number why inputs are standardized, and standardize them
+#    with statistics of the training set only;
+# 6. write multivariate regression with a design matrix, derive and vectorize its gradient and
+#    check it numerically, compare gradient descent with the closed-form least-squares
+#    solution on a real data set, and write the same fit in PyTorch.
+#
+# Cells that start with `# exercise:` are for you: replace the `None`, run the cell, and it
+# says at once whether the answer is right; a solution is folded below each one.
 
 # %% setup
 
@@ -29,7 +35,9 @@ import numpy as np
 import torch
 from matplotlib.patches import Ellipse
 from sklearn.datasets import load_diabetes as sk_load_diabetes  # for the feature names
+from scipy.stats import norm
 from sklearn.preprocessing import StandardScaler
+from torch import nn
 
 from course import data, gradcheck, grading
 
@@ -204,6 +212,86 @@ for theta in [(0.0, y_train.mean()), (5.0, y_train.mean())]:
         f"J with 1/2 r^2 = {J(theta, x_train, y_train):7.2f},  "
         f"mean |r| = {np.mean(np.abs(y_hat - y_train)):5.2f}"
     )
+
+# %% [markdown]
+# **Exercise.** The line $w = 5$, $b = 70$ predicts the weights of the 20 test adults. Compute
+# its objective $J = \frac1m\sum_i \tfrac12(\hat y^{(i)} - y^{(i)})^2$ on the test set with
+# NumPy (not with the function `J`).
+
+# %%
+# exercise: the objective of a prediction
+y_hat_test = 5.0 * x_test + 70.0  # (20,) predictions of the line w = 5, b = 70
+answer = None  # your code here: one number
+# reference: PyTorch's mean squared error has no 1/2
+expected = 0.5 * nn.functional.mse_loss(torch.from_numpy(y_hat_test), torch.from_numpy(y_test))
+grading.exercise("J on the test set", answer, expected,
+                 hint="the mean over the 20 examples of 0.5 * (y_hat_test - y_test) ** 2")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: the objective of a prediction
+# y_hat_test = 5.0 * x_test + 70.0  # (20,) predictions of the line w = 5, b = 70
+# answer = np.mean(0.5 * (y_hat_test - y_test) ** 2)
+# # reference: PyTorch's mean squared error has no 1/2
+# expected = 0.5 * nn.functional.mse_loss(torch.from_numpy(y_hat_test), torch.from_numpy(y_test))
+# grading.exercise("J on the test set", answer, expected,
+#                  hint="the mean over the 20 examples of 0.5 * (y_hat_test - y_test) ** 2")
+# ```
+# Forgetting the $\tfrac12$ gives twice the value: that is what `mse_loss` computes.
+# </details>
+
+# %% [markdown]
+# ### Why the square, again: maximum likelihood
+#
+# The square also follows from a model of the noise. Suppose each weight is the line plus
+# independent Gaussian noise of standard deviation $s$: $y = xw + b + \varepsilon$,
+# $\varepsilon \sim \mathcal N(0, s^2)$. The probability density of the observed $y^{(i)}$ is
+#
+# $$p\big(y^{(i)} \mid x^{(i)}; w, b\big) = \frac{1}{\sqrt{2\pi s^2}}
+#   \exp\Big(-\frac{(\hat y^{(i)} - y^{(i)})^2}{2s^2}\Big).$$
+#
+# **Maximum likelihood** picks the $(w, b)$ under which the data are most probable, i.e. it
+# minimizes the negative log-likelihood of the $m$ independent examples,
+#
+# $$\mathrm{NLL}(w, b) = -\sum_{i=1}^m \log p\big(y^{(i)} \mid x^{(i)}; w, b\big)
+#   = \frac m2 \log(2\pi s^2) + \frac{1}{2s^2}\sum_{i=1}^m \big(\hat y^{(i)} - y^{(i)}\big)^2
+#   = \frac m2 \log(2\pi s^2) + \frac{m}{s^2}\, J(w, b).$$
+#
+# For any fixed $s$ that is a constant plus a positive multiple of $J$, so it has the same
+# minimizer: least squares *is* maximum likelihood under Gaussian noise. (Laplace noise,
+# $p \propto e^{-|r|/s}$, would give the absolute loss in the same way.) Below, the NLL is
+# computed with SciPy's Gaussian log-density, not with our formula, on a grid of slopes $w$
+# ($b$ fixed at the mean weight), for three noise levels; the middle one is the maximum-likelihood
+# estimate of $s$ itself, the root of the mean squared residual at the best line.
+
+# %%
+w_grid = np.linspace(0, 20, 2001)
+residuals = w_grid[:, None] * x_train + y_train.mean() - y_train  # (2001, 80)
+J_grid = np.mean(0.5 * residuals**2, axis=1)
+print(f"argmin of J:              w = {w_grid[np.argmin(J_grid)]:.2f}")
+s_ml = np.sqrt(2 * J_grid.min())  # sqrt of the mean squared residual, in kg
+nll_grid = {}
+for s in (2.0, s_ml, 20.0):
+    nll_grid[s] = -norm.logpdf(y_train, loc=y_train - residuals, scale=s).sum(axis=1)  # (2001,)
+    print(f"argmin of NLL with s = {s:4.1f} kg: w = {w_grid[np.argmin(nll_grid[s])]:.2f}")
+
+fig, ax = plt.subplots(figsize=(5.5, 3.4), layout="constrained")
+line_J = ax.plot(w_grid, J_grid, color="C0", label="J (left axis)")
+ax.set_xlabel("slope w (b fixed)")
+ax.set_ylabel("J(w)", color="C0")
+ax_nll = ax.twinx()
+line_nll = ax_nll.plot(w_grid, nll_grid[s_ml], color="C1", ls="--", label="NLL (right axis)")
+ax_nll.set_ylabel(f"negative log-likelihood, s = {s_ml:.1f}", color="C1")
+ax.axvline(w_grid[np.argmin(J_grid)], color="0.5", lw=0.8)
+ax.legend(handles=line_J + line_nll, loc="upper center")
+ax.set_title("J and the Gaussian NLL have the same minimizer")
+plt.show()
+
+# %% [markdown]
+# Each curve has its own vertical axis, and the dashed NLL lies exactly on $J$: it is $J$
+# stretched and shifted, as the formula says.
 
 # %% [markdown]
 # ## 3. A derivatives refresher
@@ -526,6 +614,38 @@ axes[1].legend()
 plt.show()
 
 # %% [markdown]
+# **Exercise.** Setting both partial derivatives above to zero gives the line in closed form:
+# $\partial J/\partial b = 0$ gives $b = \bar y - w\bar x$, and substituting it into
+# $\partial J/\partial w = 0$ gives
+#
+# $$w^\star = \frac{\sum_i (x^{(i)} - \bar x)(y^{(i)} - \bar y)}{\sum_i (x^{(i)} - \bar x)^2}
+#          = \frac{\operatorname{cov}(x, y)}{\operatorname{var}(x)} .$$
+#
+# Compute the slope in **kg per cm** from the raw heights `x_train_cm` and weights `y_train`.
+
+# %%
+# exercise: the closed-form slope
+answer = None  # your code here: one number, kg per cm
+expected = np.polyfit(x_train_cm, y_train, deg=1)[0]  # least squares on [x, 1], another route
+grading.exercise("slope in kg per cm", answer, expected,
+                 hint="np.mean((x - x.mean()) * (y - y.mean())) / np.var(x) with x = x_train_cm")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: the closed-form slope
+# dx, dy = x_train_cm - x_train_cm.mean(), y_train - y_train.mean()
+# answer = np.sum(dx * dy) / np.sum(dx**2)
+# expected = np.polyfit(x_train_cm, y_train, deg=1)[0]  # least squares on [x, 1], another route
+# grading.exercise("slope in kg per cm", answer, expected,
+#                  hint="np.mean((x - x.mean()) * (y - y.mean())) / np.var(x) with x = x_train_cm")
+# ```
+# It is the slope per standard deviation of section 4 divided by $\sigma$, about 0.94 kg per
+# cm. Standardizing $x$ changes the units of $w$, not the fitted line.
+# </details>
+
+# %% [markdown]
 # With standardized $x$ the contours are circles (the axes are drawn to the same scale), so the
 # gradient points straight at the minimum and the path is a straight line.
 #
@@ -649,9 +769,28 @@ grading.exercise("standardized test heights", answer, expected,
 # J(\mathbf w) = \frac1{2m} \lVert X\mathbf w - \mathbf y\rVert^2, \qquad
 # \nabla_{\mathbf w} J = \frac1m X^\top (X\mathbf w - \mathbf y).$$
 #
+# **Deriving the gradient.** Name the residual vector $\mathbf u = \hat{\mathbf y} - \mathbf y
+# = X\mathbf w - \mathbf y$, shape $(m,)$. Then $J$ is a chain of two simple maps,
+# $\mathbf w \mapsto \mathbf u \mapsto J = \frac1{2m}\sum_i u_i^2$, with
+#
+# $$\frac{\partial J}{\partial u_i} = \frac{u_i}{m}, \qquad
+# u_i = \sum_j X_{ij} w_j - y_i \;\Rightarrow\; \frac{\partial u_i}{\partial w_j} = X_{ij}.$$
+#
+# The chain rule sums over every path from $w_j$ to $J$, one through each $u_i$:
+#
+# $$\frac{\partial J}{\partial w_j} = \sum_{i=1}^m \frac{\partial J}{\partial u_i}
+#   \frac{\partial u_i}{\partial w_j} = \frac1m \sum_{i=1}^m X_{ij}\, u_i
+#   = \frac1m \big(X^\top \mathbf u\big)_j ,$$
+#
+# and stacking the $j$'s gives $\nabla_{\mathbf w} J = \frac1m X^\top \mathbf u$. With one
+# feature and the column of ones, its two entries are the $\partial J/\partial w$ and
+# $\partial J/\partial b$ of section 5.
+#
 # **Shape check** (denominator layout: the gradient has the shape of $\mathbf w$):
-# $X$ is $(m, n{+}1)$, $\mathbf w$ is $(n{+}1,)$, so $X\mathbf w - \mathbf y$ is $(m,)$, and
-# $X^\top$ of shape $(n{+}1, m)$ brings it back to $(n{+}1,)$.
+# $X$ is $(m, n{+}1)$, $\mathbf w$ is $(n{+}1,)$, so $\mathbf u = X\mathbf w - \mathbf y$ is
+# $(m,)$, and $X^\top$ of shape $(n{+}1, m)$ brings it back to $(n{+}1,)$. The other order,
+# $\mathbf u^\top X$, has the same numbers as a row: the shapes tell you where the transpose
+# goes.
 #
 # **One example per row.** NumPy stores arrays row-major ("C order"): the features of one
 # example sit next to each other in memory, which is what a data loader reads and what a
@@ -707,8 +846,8 @@ def mse(X, y, w):
 
 def gradient(X, y, w):
     """grad J(w) = 1/m X^T (X w - y). X: (m, n), y: (m,), w: (n,). Returns (n,)."""
-    residual = predict(X, w) - y  # (m,)
-    return X.T @ residual / len(y)  # (n, m) @ (m,) -> (n,)
+    u = predict(X, w) - y  # (m,) the residual y_hat - y
+    return X.T @ u / len(y)  # (n, m) @ (m,) -> (n,)
 
 
 w0 = rng.normal(size=X.shape[1])
@@ -722,12 +861,64 @@ print(
     " gradient",
     gradient(X, y, w0).shape,
 )
-error = gradcheck.check_gradient(lambda w: mse(X, y, w), w0.copy(), gradient(X, y, w0), name="w")
-print(f"gradient check: relative error {error:.1e}")
 try:
     predict(X, w0[:5])
 except ValueError as e:
     print("a wrong shape is caught:", e)
+
+# %% [markdown]
+# **A numerical check of the derivation.** Nudge one weight at a time by $\pm\varepsilon$ and
+# take the centred difference $\frac{J(\mathbf w + \varepsilon\mathbf e_j) - J(\mathbf w -
+# \varepsilon\mathbf e_j)}{2\varepsilon}$ (section 3). $J$ is quadratic, so its third
+# derivative is zero and the centred difference is exact up to rounding: the relative error
+# should be tiny, about $10^{-8}$ or less. A wrong formula (a missing $\frac1m$, a forgotten
+# transpose) would give an error of order 1.
+
+# %%
+eps = 1e-5
+numeric_grad = np.zeros_like(w0)
+for j in range(len(w0)):
+    e_j = np.zeros_like(w0)
+    e_j[j] = 1.0
+    numeric_grad[j] = (mse(X, y, w0 + eps * e_j) - mse(X, y, w0 - eps * e_j)) / (2 * eps)
+analytic_grad = gradient(X, y, w0)
+rel_error = np.abs(analytic_grad - numeric_grad).max() / np.abs(analytic_grad).max()
+print(f"largest |gradient entry| {np.abs(analytic_grad).max():.1f}, relative error {rel_error:.1e}")
+print(f"course.gradcheck agrees: relative error {gradcheck.rel_error(analytic_grad, numeric_grad):.1e}")
+
+# %% [markdown]
+# **Exercise.** A tiny data set: four examples, a column of ones and two features. Compute the
+# gradient of $J(\mathbf w) = \frac1{2m}\lVert X\mathbf w - \mathbf y\rVert^2$ at `w_ex` with
+# one vectorized NumPy expression (not with `gradient`).
+
+# %%
+# exercise: the gradient, vectorized
+X_ex = np.array([[1.0, 2.0, -1.0], [1.0, 0.0, 3.0], [1.0, -1.0, 1.0], [1.0, 4.0, 0.0]])  # (4, 3)
+y_ex = np.array([1.0, 2.0, 0.0, 5.0])  # (4,)
+w_ex = np.array([0.5, 1.0, -1.0])  # (3,)
+answer = None  # your code here: shape (3,)
+w_torch_ex = torch.tensor(w_ex, requires_grad=True)  # the reference: autograd
+(0.5 * ((torch.from_numpy(X_ex) @ w_torch_ex - torch.from_numpy(y_ex)) ** 2).mean()).backward()
+grading.exercise("gradient of J at w_ex", answer, w_torch_ex.grad,
+                 hint="u = X_ex @ w_ex - y_ex has shape (4,); then X_ex.T @ u / 4")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: the gradient, vectorized
+# X_ex = np.array([[1.0, 2.0, -1.0], [1.0, 0.0, 3.0], [1.0, -1.0, 1.0], [1.0, 4.0, 0.0]])  # (4, 3)
+# y_ex = np.array([1.0, 2.0, 0.0, 5.0])  # (4,)
+# w_ex = np.array([0.5, 1.0, -1.0])  # (3,)
+# answer = X_ex.T @ (X_ex @ w_ex - y_ex) / len(y_ex)
+# w_torch_ex = torch.tensor(w_ex, requires_grad=True)  # the reference: autograd
+# (0.5 * ((torch.from_numpy(X_ex) @ w_torch_ex - torch.from_numpy(y_ex)) ** 2).mean()).backward()
+# grading.exercise("gradient of J at w_ex", answer, w_torch_ex.grad,
+#                  hint="u = X_ex @ w_ex - y_ex has shape (4,); then X_ex.T @ u / 4")
+# ```
+# `(X_ex @ w_ex - y_ex) @ X_ex / 4` gives the same numbers; `X_ex @ (X_ex @ w_ex - y_ex)` fails
+# with a shape error, which is the shape check doing its job.
+# </details>
 
 # %% [markdown]
 # ### Loops vs vectorized code
@@ -849,6 +1040,42 @@ plt.show()
 print(f"correlation of s1 and s2: {np.corrcoef(X_raw[:, 4], X_raw[:, 5])[0, 1]:.3f}")
 
 # %% [markdown]
+# ### The same fit in PyTorch
+#
+# Every later lecture writes models in PyTorch, so here is the same linear regression with its
+# building blocks: `nn.Linear(10, 1)` holds the weights and the bias (so we drop our column of
+# ones), `nn.MSELoss` is the objective and `torch.optim.SGD` takes the gradient-descent step.
+# Autograd computes the gradient: `loss.backward()` fills `.grad` of every parameter with
+# exactly the $\frac1m X^\top \mathbf u$ we derived (lecture 03 shows how). Two details make
+# it the same algorithm as our NumPy loop: `nn.MSELoss` is the mean of $(\hat y - y)^2$
+# *without* the $\frac12$, so its gradient is twice ours and we halve the learning rate; and we
+# start from zero weights instead of PyTorch's random ones. We use the full training set at
+# every step; with random mini-batches the same loop becomes *stochastic* gradient descent
+# (lecture 02).
+
+# %%
+X_torch = torch.from_numpy(X[:, 1:])  # (354, 10) float64, without the column of ones
+y_torch = torch.from_numpy(y)[:, None]  # (354, 1), the shape the model outputs
+model = nn.Linear(10, 1, dtype=torch.float64)
+with torch.no_grad():  # start from w = 0, b = 0 like the NumPy run
+    model.weight.zero_()
+    model.bias.zero_()
+loss_fn = nn.MSELoss()  # mean of (y_hat - y)^2, no 1/2
+optimizer = torch.optim.SGD(model.parameters(), lr=lr / 2)
+for step in range(3000):
+    optimizer.zero_grad()  # .backward() adds to .grad, so clear it first
+    loss = loss_fn(model(X_torch), y_torch)  # forward: predictions (354, 1) -> one number
+    loss.backward()  # gradients of the loss in model.weight.grad and model.bias.grad
+    optimizer.step()  # w <- w - lr * grad for every parameter
+
+w_pytorch = np.concatenate([model.bias.detach().numpy(), model.weight.detach().numpy()[0]])
+print(f"PyTorch vs our NumPy gradient descent: max |difference| = {np.abs(w_pytorch - w).max():.1e}")
+print(f"PyTorch vs the closed form:            max |difference| = {np.abs(w_pytorch - w_ls).max():.3f}")
+with torch.no_grad():
+    test_mse_pytorch = loss_fn(model(torch.from_numpy(X_test[:, 1:])), torch.from_numpy(y_test_d)[:, None])
+print(f"test MSE: PyTorch {test_mse_pytorch.item():.1f}, closed form {2 * mse(X_test, y_test_d, w_ls):.1f}")
+
+# %% [markdown]
 # <details><summary><b>Check yourself.</b> Why does the design matrix need a column of ones?
 # </summary>
 #
@@ -886,15 +1113,23 @@ print(f"correlation of s1 and s2: {np.corrcoef(X_raw[:, 4], X_raw[:, 5])[0, 1]:.
 # * Fit on a training set, report on a held-out test set (here 80/20), and transform the test
 #   set with statistics of the training set.
 # * The squared loss $\tfrac12(\hat y - y)^2$ is smooth, its gradient is the residual, and the
-#   $\tfrac12$ cancels the 2; $|\hat y - y|$ is robust to outliers but has a kink.
+#   $\tfrac12$ cancels the 2; $|\hat y - y|$ is robust to outliers but has a kink. Under
+#   Gaussian noise the negative log-likelihood is a constant plus a multiple of the mean squared
+#   error: least squares is maximum likelihood.
 # * Sum, product, quotient and chain rules; check derivatives with centred differences;
 #   at kinks, use a subgradient ($[-1, 1]$ for $|x|$, $[0, 1]$ for $\max(x, 0)$ at 0).
 # * For fixed $b$, $J(w) = c_1w^2 + c_2w + c_3$ with minimum at $w^\star = -c_2/(2c_1)$.
 # * Gradient descent $w \leftarrow w - \alpha\, \partial J/\partial w$: too small $\alpha$ is
-#   slow, too large oscillates or diverges; scale features so that one $\alpha$ suits all.
-# * Vectorize: $\hat{\mathbf y} = X\mathbf w$, $\nabla J = \frac1m X^\top(X\mathbf w -
-#   \mathbf y)$, with a shape check; loops are orders of magnitude slower.
-# * Least squares has a closed form; gradient descent reaches it, slowly along flat directions.
+#   slow, too large oscillates or diverges.
+# * Its speed depends on the condition number of the Hessian: raw heights give $\kappa \approx
+#   10^7$ because $\bar x$ couples $w$ and $b$; centring removes the coupling, scaling equalizes
+#   the curvatures. Standardize with the **training** set's $\mu$, $\sigma$, applied to all data.
+# * Vectorize: $\hat{\mathbf y} = X\mathbf w$, $\nabla J = \frac1m X^\top \mathbf u$ with
+#   $\mathbf u = X\mathbf w - \mathbf y$ (chain rule through $\mathbf u$), with a shape check
+#   and a finite-difference check; loops are orders of magnitude slower.
+# * Least squares has a closed form (solve it from $X$, e.g. by SVD, rather than from
+#   $X^\top X$); gradient descent reaches it, slowly along flat directions. In PyTorch the same
+#   fit is `nn.Linear` + `nn.MSELoss` + `optim.SGD` in a four-line loop.
 #
 # ## Further reading
 #
