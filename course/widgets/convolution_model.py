@@ -297,9 +297,9 @@ def resize_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
     """``kernel: (F, F)`` as ``(size, size)``: zeros around it when larger, its centre when
     smaller (what the 3x3 / 5x5 toggle does to a kernel the student typed).
 
-    >>> resize_kernel(np.ones((3, 3)), 5).sum()
+    >>> float(resize_kernel(np.ones((3, 3)), 5).sum())
     9.0
-    >>> resize_kernel(np.arange(25.0).reshape(5, 5), 3)[1, 1]
+    >>> float(resize_kernel(np.arange(25.0).reshape(5, 5), 3)[1, 1])
     12.0
     """
     kernel = np.asarray(kernel, dtype=float)
