@@ -141,3 +141,64 @@ def test_review_report_lists_attacks(graded):
         if case.base == "blank":
             assert case.name in flagged, f"{case.name} is not in the review report"
     assert HONEST not in flagged, f"the honest classmate was flagged: {flagged.get(HONEST)}"
+
+
+def test_kernel_sees_only_its_sandbox(tmp_path):
+    """A sandboxed kernel, started the way nbgrader starts it: runs as nobody in a private
+    copy of its folder without the notebook; the course root, the repository's solutions and
+    the network are out of reach; the installed packages are read-only."""
+    import nbformat
+    from jupyter_core.utils import run_sync
+    from nbclient import NotebookClient
+
+    from grader.kernel import SandboxKernelManager
+
+    course = tmp_path / "course"
+    folder = course / "autograded" / "alice" / "lab"
+    folder.mkdir(parents=True)
+    (folder / "lab.ipynb").write_text("{}")
+    (folder / "data.csv").write_text("1,2\n")
+    (course / "gradebook.db").write_text("secret")
+    probe = f"""
+import os, socket
+print(os.getuid(), sorted(os.listdir('.')))
+print(os.path.exists({str(course / 'gradebook.db')!r}), os.path.exists({str(ROOT / 'solutions')!r}))
+for path in ({str(ROOT / 'course' / 'grading.py')!r}, '/usr/x'):
+    try:
+        open(path, 'a')
+        print('writable')
+    except OSError as error:
+        print(type(error).__name__)
+try:
+    socket.create_connection(('1.1.1.1', 80), timeout=2)
+except OSError as error:
+    print('network', error.errno)
+"""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe)])
+    km = SandboxKernelManager(hide=[str(course)])
+    try:
+        NotebookClient(nb, km=km, timeout=60).execute(cwd=str(folder))
+    finally:
+        run_sync(km.shutdown_kernel)(now=True)
+    lines = "".join(o.get("text", "") for o in nb.cells[0].outputs).splitlines()
+    assert lines[0] == f"{sandbox.NOBODY} ['data.csv']", lines
+    assert lines[1] == "False False", lines
+    assert set(lines[2:4]) <= {"OSError", "PermissionError"}, lines  # read-only, not nobody's
+    assert lines[4].startswith("network"), lines
+    assert not Path(km.connection_file).parent.exists(), "private folder left behind"
+
+
+def test_bwrap_command_hides_course_and_repository(tmp_path):
+    private, course = tmp_path / "private", tmp_path / "course"
+    course.mkdir()
+    argv = sandbox.bwrap_command(["python", "-m", "ipykernel_launcher"], private, [course])
+    text = " ".join(argv)
+    for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--clearenv"):
+        assert flag in argv
+    assert f"--tmpfs {course}" in text
+    assert f"--tmpfs {ROOT}" in text  # the repository with solutions/ of every lab
+    assert f"--ro-bind {ROOT / 'course'} {ROOT / 'course'}" in text
+    assert f"--bind {private} {private}" in text
+    assert argv[-3:] == ["python", "-m", "ipykernel_launcher"]
+    if os.geteuid() == 0:
+        assert f"--reuid={sandbox.NOBODY}" in argv
