@@ -33,7 +33,6 @@ from course.widgets.convolution_model import (
     KERNEL_PRESETS,
     MAX_GRID,
     MIXING_PRESETS,
-    PHOTO_ASPECT,
     PHOTO_SIZES,
     Frame,
     apply_kernel,
@@ -44,7 +43,6 @@ from course.widgets.convolution_model import (
     resize_kernel,
 )
 from course.widgets.convolution_readouts import (
-    error_html,
     formula_html,
     products_html,
     warning_html,
@@ -251,74 +249,7 @@ class ConvolutionExplorer(ConvolutionControls, W.VBox):
         self._quietly(self.grid_text, value=matrix_text(grid))
         self.refresh()
 
-    # --- reading the controls ---------------------------------------------------------
-
-    def _photo(self) -> np.ndarray:
-        from course import data
-
-        gray = self.color.value == "gray"
-        height = self.photo_size.value
-        key = (gray, height)
-        if key not in self._photos:
-            size = (height, max(1, round(height * PHOTO_ASPECT)))
-            photo = data.load_photo(gray=gray, size=size)
-            self._photos[key] = photo[None] if gray else photo.transpose(2, 0, 1)
-        return self._photos[key]  # (C, H, W)
-
-    def _read_input(self) -> None:
-        if self.source.value == "photo":
-            self.input = self._photo()
-            return
-        try:
-            grid = parse_matrix(self.grid_text.value, "grid")
-            if grid.shape[0] > MAX_GRID or grid.shape[1] > MAX_GRID:
-                raise ValueError(
-                    f"the grid can have at most {MAX_GRID} rows and {MAX_GRID} columns, so "
-                    f"that the numbers stay readable; got {grid.shape[0]}×{grid.shape[1]}"
-                )
-        except ValueError as error:
-            self.grid_error.value = error_html(error) + " (showing the last valid grid)"
-            self.input = self._grid[None]
-            return
-        self.grid_error.value = ""
-        self._grid = grid
-        self.input = grid[None]  # (1, H, W)
-
-    def _read_kernel(self) -> None:
-        try:
-            k = parse_matrix(self.kernel_text.value, "kernel")
-            if k.shape not in ((3, 3), (5, 5)):
-                raise ValueError(
-                    f"the kernel must be 3x3 or 5x5 (3 or 5 rows of as many numbers); got "
-                    f"{k.shape[0]} row{'s' if k.shape[0] > 1 else ''} of {k.shape[1]}"
-                )
-        except ValueError as error:
-            self.kernel_error.value = error_html(error) + " (showing the last valid kernel)"
-            return
-        self.kernel_error.value = ""
-        self.kernel = k
-        if k.shape[0] != self.kernel_size.value:
-            self._quietly(self.kernel_size, value=k.shape[0])
-
-    def _read_mixing(self) -> None:
-        try:
-            m = parse_matrix(self.mixing_text.value, "mixing matrix")
-            if m.shape[1] != 3 or m.shape[0] not in (1, 3):
-                raise ValueError(
-                    "the mixing matrix needs 3 columns (weights of R, G, B) and 1 or 3 rows "
-                    f"(output channels); got {m.shape[0]}×{m.shape[1]}"
-                )
-        except ValueError as error:
-            self.mixing_error.value = error_html(error) + " (showing the last valid matrix)"
-            return
-        self.mixing_error.value = ""
-        self.mixing = m
-        known = [
-            name
-            for name, preset in MIXING_PRESETS.items()
-            if np.shape(preset) == m.shape and np.allclose(preset, m)
-        ]
-        self._quietly(self.mixing_preset, value=known[0] if known else "custom")
+    # --- computing and drawing --------------------------------------------------------
 
     def refresh(self) -> None:
         """Read every control, recompute, redraw (each control change calls this)."""

@@ -31,6 +31,7 @@ from course.widgets.gradient_descent_model import (
     COLORS,
     MAX_STEPS,
     MINUS,
+    TITLES,
     RunCache,
     Settings,
     badge_html,
@@ -42,20 +43,6 @@ from course.widgets.gradient_descent_view import Figure
 
 __all__ = ["GradientDescentExplorer", "COLORS", "MINUS", "TITLES"]
 
-TITLES = {
-    "quadratic_1d": "x²  (1-D)",
-    "quartic_1d": "x⁴  (1-D, flat minimum)",
-    "double_well_1d": "double well  (1-D)",
-    "abs_1d": "|x|  (1-D, not smooth)",
-    "quadratic": "round bowl  (2-D)",
-    "ill_conditioned": "ill-conditioned bowl κ = 20",
-    "rosenbrock": "Rosenbrock valley",
-    "saddle": "saddle x² − y²",
-    "himmelblau": "Himmelblau (4 minima)",
-    "plateau": "plateau with a basin",
-    "several_minima": "several local minima",
-    "least_squares": "least squares (mini-batches)",
-}
 START_RANGE = (-6.0, 6.0)  # of the x₀, y₀ sliders, the same for every function (step 0.01)
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "COLORS",
     "MINUS",
     "MAX_STEPS",
+    "TITLES",
     "Settings",
     "RunCache",
     "hyperparameters",
@@ -48,6 +49,21 @@ COLORS = {
 }
 MINUS = "\u2212"
 MAX_STEPS = 300
+# the function dropdown's labels
+TITLES = {
+    "quadratic_1d": "x²  (1-D)",
+    "quartic_1d": "x⁴  (1-D, flat minimum)",
+    "double_well_1d": "double well  (1-D)",
+    "abs_1d": "|x|  (1-D, not smooth)",
+    "quadratic": "round bowl  (2-D)",
+    "ill_conditioned": "ill-conditioned bowl κ = 20",
+    "rosenbrock": "Rosenbrock valley",
+    "saddle": "saddle x² − y²",
+    "himmelblau": "Himmelblau (4 minima)",
+    "plateau": "plateau with a basin",
+    "several_minima": "several local minima",
+    "least_squares": "least squares (mini-batches)",
+}
 
 
 @dataclass(frozen=True)
