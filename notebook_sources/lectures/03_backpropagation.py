@@ -91,22 +91,6 @@ P = mlp_probabilities(X_train[:5], params)
 print("layer sizes:", sizes, "| weight shapes:", [W.shape for W, _ in params])
 print("probabilities of 5 digits:", P.shape, "rows sum to", P.sum(axis=1).round(12))
 
-# The same composition written with PyTorch's layers gives the same numbers:
-net = torch.nn.Sequential(
-    torch.nn.Linear(64, 32),
-    torch.nn.Tanh(),
-    torch.nn.Linear(32, 16),
-    torch.nn.Tanh(),
-    torch.nn.Linear(16, 10),
-    torch.nn.Softmax(dim=1),
-).double()
-with torch.no_grad():
-    for layer, (W, b) in zip(net[::2], params, strict=True):
-        layer.weight.copy_(torch.from_numpy(W))
-        layer.bias.copy_(torch.from_numpy(b))
-P_torch = net(torch.from_numpy(X_train[:5])).detach().numpy()
-print(f"NumPy vs torch.nn: relative error {gradcheck.rel_error(P, P_torch):.1e}")
-
 
 # %%
 def draw_mlp(widths, ax=None, names=None):
@@ -282,13 +266,32 @@ for ax, values, title in zip(
 plt.show()
 
 # %% [markdown]
-# <details><summary><b>Check yourself.</b> A network outputs $p = (0.7, 0.2, 0.1)$ and the true
-# class is the first. What is $\partial L/\partial z$? And if the true class were the
-# third?</summary>
+# **Exercise.** Cells that start with `# exercise:` are for you: replace the `None`, run the
+# cell, and it says at once whether the answer is right; a solution is folded below each.
+# A network outputs $p = (0.7, 0.2, 0.1)$ and the true class is the *third*. What is
+# $\partial L/\partial z$ for this one example?
+
+# %%
+# exercise: gradient of softmax cross-entropy
+answer = None  # your code here: three numbers
+p_given = torch.tensor([[0.7, 0.2, 0.1]], dtype=torch.float64)
+z_given = p_given.log().requires_grad_()  # logits whose softmax is p
+F.cross_entropy(z_given, torch.tensor([2])).backward()
+grading.exercise("dL/dz", answer, z_given.grad[0], hint="p - y, with y the one-hot label")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
 #
-# $(0.7 - 1, 0.2, 0.1) = (-0.3, 0.2, 0.1)$: gradient descent raises $z_1$ and lowers the
-# others. For the third class, $(0.7, 0.2, -0.9)$: a large correction, since the network was
-# confidently wrong.
+# ```python
+# # exercise: gradient of softmax cross-entropy
+# answer = [0.7, 0.2, 0.1 - 1]  # p - y = (0.7, 0.2, -0.9)
+# p_given = torch.tensor([[0.7, 0.2, 0.1]], dtype=torch.float64)
+# z_given = p_given.log().requires_grad_()  # logits whose softmax is p
+# F.cross_entropy(z_given, torch.tensor([2])).backward()
+# grading.exercise("dL/dz", answer, z_given.grad[0], hint="p - y, with y the one-hot label")
+# ```
+# A large correction, since the network was confidently wrong; had the first class been
+# right, the gradient would be $(-0.3, 0.2, 0.1)$.
 # </details>
 
 # %% [markdown]
@@ -405,7 +408,7 @@ plt.title("an MLP trained with our own backpropagation")
 plt.show()
 
 # %% [markdown]
-# ### Aside: backpropagation from Lagrange multipliers (LeCun, 1988)
+# ### Backpropagation from Lagrange multipliers, LeCun 1988 (optional)
 #
 # LeCun derived backpropagation as an optimization problem with constraints: minimize the
 # loss $J(x_L)$ *subject to* the forward equations $x_\ell = F_\ell(x_{\ell-1}, W_\ell)$,
@@ -543,7 +546,7 @@ with warnings.catch_warnings():  # PyTorch warns about one of its internals on f
 
 counts = np.array(counts)
 plt.figure(figsize=(5, 3.2))
-plt.loglog(dims, counts[:, 1] / counts[:, 0], "o-", label=f"forward mode (n JVPs)")
+plt.loglog(dims, counts[:, 1] / counts[:, 0], "o-", label="forward mode (n JVPs)")
 plt.loglog(dims, counts[:, 2] / counts[:, 0], "s-", label="reverse mode (1 VJP)")
 plt.xlabel("number of inputs n")
 plt.ylabel("cost of the gradient / cost of f")
@@ -736,7 +739,8 @@ torch_layers = []
 for layer in mlp:
     lin = torch.nn.Linear(len(layer[0][0]), len(layer)).double()
     with torch.no_grad():
-        lin.weight.copy_(torch.tensor([[w.data for w in ws] for ws, _ in layer], dtype=torch.float64))
+        weights = [[w.data for w in ws] for ws, _ in layer]  # (n_out, n_in)
+        lin.weight.copy_(torch.tensor(weights, dtype=torch.float64))
         lin.bias.copy_(torch.tensor([b.data for _, b in layer], dtype=torch.float64))
     torch_layers.append(lin)
 h = torch.tensor(x_in, dtype=torch.float64)
@@ -772,12 +776,10 @@ assert np.allclose(ours, theirs, rtol=1e-10, atol=1e-12), "engine != torch on th
 # </details>
 
 # %% [markdown]
-# **Exercises.** Cells that start with `# exercise:` are for you: replace the `None`, run the
-# cell, and it says at once whether the answer is right; a solution is folded below each.
-#
-# *The local derivatives of a node.* For $t = \tanh(ab)$ with $a = 0.5$, $b = -1.2$, give the
-# local derivative that the `tanh` node stores for its parent $u = ab$, and the one the `*`
-# node stores for its parent $a$ (two numbers, by hand or with `math.tanh`).
+# **Exercises.** *The local derivatives of a node.* For $t = \tanh(ab)$ with $a = 0.5$,
+# $b = -1.2$, give the local derivative that the `tanh` node stores for its parent $u = ab$,
+# and the one the `*` node stores for its parent $a$ (two numbers, by hand or with
+# `math.tanh`).
 
 # %%
 # exercise: local derivatives
@@ -847,27 +849,21 @@ grading.exercise("[df/dx, df/dy, df/dz]", answer, xyz.grad,
 # %%
 # exercise: sigmoid for the engine
 def sigmoid(v):
-    """sigma(v) as a new Value whose parent is v (a Value)."""
+    """sigma(v) as a new Value whose only parent is v (a Value)."""
     return None  # your code here
 
 
-points = [-3.0, -0.5, 0.0, 2.0]
-got_values, got_grads = [], []
-for p in points:
-    v = Value(p)
+v_t = torch.tensor([-3.0, -0.5, 0.0, 2.0], dtype=torch.float64, requires_grad=True)
+(torch.sigmoid(v_t) * v_t).sum().backward()  # d(sigma(v) v)/dv = sigma'(v) v + sigma(v)
+got = []
+for v in map(Value, v_t.tolist()):
     s = sigmoid(v)
-    if s is None:
-        got_values = got_grads = None
-        break
-    (s * v + s**2).backward()  # d/dv = s' v + s + 2 s s'
-    got_values.append(s.data)
-    got_grads.append(v.grad)
-v_t = torch.tensor(points, dtype=torch.float64, requires_grad=True)
-s_t = torch.sigmoid(v_t)
-(s_t * v_t + s_t**2).sum().backward()
-grading.exercise("sigmoid values", got_values, s_t.detach(), hint="1 / (1 + math.exp(-v.data))")
-grading.exercise("gradients through sigmoid", got_grads, v_t.grad,
-                 hint="the local derivative is s * (1 - s); the parents are (v,)")
+    if s is not None:
+        (s * v).backward()
+        got.append([s.data, v.grad])
+grading.exercise("[sigma(v), d(sigma(v) v)/dv]", got or None,
+                 torch.column_stack([torch.sigmoid(v_t), v_t.grad]).detach(),
+                 hint="s = 1 / (1 + math.exp(-v.data)); parents (v,); local derivative s (1 - s)")
 
 # %% [markdown]
 # <details><summary>Solution</summary>
@@ -875,32 +871,26 @@ grading.exercise("gradients through sigmoid", got_grads, v_t.grad,
 # ```python
 # # exercise: sigmoid for the engine
 # def sigmoid(v):
-#     """sigma(v) as a new Value whose parent is v (a Value)."""
+#     """sigma(v) as a new Value whose only parent is v (a Value)."""
 #     s = 1 / (1 + math.exp(-v.data))
 #     return Value(s, (v,), (s * (1 - s),), "sigmoid")
 #
 #
-# points = [-3.0, -0.5, 0.0, 2.0]
-# got_values, got_grads = [], []
-# for p in points:
-#     v = Value(p)
+# v_t = torch.tensor([-3.0, -0.5, 0.0, 2.0], dtype=torch.float64, requires_grad=True)
+# (torch.sigmoid(v_t) * v_t).sum().backward()  # d(sigma(v) v)/dv = sigma'(v) v + sigma(v)
+# got = []
+# for v in map(Value, v_t.tolist()):
 #     s = sigmoid(v)
-#     if s is None:
-#         got_values = got_grads = None
-#         break
-#     (s * v + s**2).backward()  # d/dv = s' v + s + 2 s s'
-#     got_values.append(s.data)
-#     got_grads.append(v.grad)
-# v_t = torch.tensor(points, dtype=torch.float64, requires_grad=True)
-# s_t = torch.sigmoid(v_t)
-# (s_t * v_t + s_t**2).sum().backward()
-# grading.exercise("sigmoid values", got_values, s_t.detach(), hint="1 / (1 + math.exp(-v.data))")
-# grading.exercise("gradients through sigmoid", got_grads, v_t.grad,
-#                  hint="the local derivative is s * (1 - s); the parents are (v,)")
+#     if s is not None:
+#         (s * v).backward()
+#         got.append([s.data, v.grad])
+# grading.exercise("[sigma(v), d(sigma(v) v)/dv]", got or None,
+#                  torch.column_stack([torch.sigmoid(v_t), v_t.grad]).detach(),
+#                  hint="s = 1 / (1 + math.exp(-v.data)); parents (v,); local derivative s (1 - s)")
 # ```
-# Written with the engine's own operations, `1 / (1 + (-v).exp())` also works: slower (four
-# nodes instead of one) but with no derivative to derive. `math.exp(-v.data)` overflows for
-# $v < -709$; a careful version uses $e^{v}/(1 + e^{v})$ for negative $v$.
+# Written with the engine's own operations, `1 / (1 + (-v).exp())` also works: slower (five
+# operation nodes instead of one) but with no derivative to derive. `math.exp(-v.data)`
+# overflows for $v < -709$; a careful version uses $e^{v}/(1 + e^{v})$ for negative $v$.
 # </details>
 
 # %% [markdown]
@@ -1067,7 +1057,7 @@ plt.legend()
 plt.show()
 
 # %% [markdown]
-# ### Dying ReLU units
+# ### Dying ReLU units (optional)
 #
 # The ReLU has its own failure: a unit whose pre-activation $z$ is negative for *every*
 # training example outputs 0 everywhere and has derivative 0 everywhere, so no gradient ever
@@ -1100,8 +1090,7 @@ def train_relu_net(lr, num_epochs=3, seed=0):
 
 
 X_all = torch.tensor(digits.X_train)
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
-for ax, lr in zip(axes, [0.1, 1.0], strict=True):
+for lr in [0.1, 1.0]:
     model = train_relu_net(lr)
     with torch.no_grad():
         h1 = torch.relu(model[0](X_all))
@@ -1117,14 +1106,6 @@ for ax, lr in zip(axes, [0.1, 1.0], strict=True):
         f"{dead2.sum().item()}/128 in layer 2; training accuracy {acc:.3f}; "
         f"{zero_grad_rows} of the dead layer-1 units have an all-zero weight gradient"
     )
-    for layer, hidden in [(1, h1), (2, h2)]:
-        active = np.sort((hidden > 0).float().mean(0).numpy())[::-1]
-        ax.plot(active, label=f"layer {layer}")
-    ax.set_title(f"learning rate {lr}")
-    ax.set_xlabel("unit (sorted)")
-    ax.legend()
-axes[0].set_ylabel("fraction of examples where the unit is active")
-plt.show()
 
 # %% [markdown]
 # <details><summary><b>Check yourself.</b> A sigmoid network has 10 layers and every unit
@@ -1261,7 +1242,8 @@ plt.show()
 #   $\partial J/\partial W_\ell = \delta_\ell x_{\ell-1}^\top$. The Lagrange multipliers of the
 #   forward constraints are exactly these adjoints.
 # * Backpropagation is reverse-mode automatic differentiation on a computational graph: one
-#   backward pass gives the gradient of one scalar with respect to all inputs.
+#   backward pass (one VJP) gives the gradient of one scalar with respect to all $n$ inputs at
+#   a fixed multiple of the cost of $f$; forward mode needs $n$ passes (JVPs).
 # * A scalar autograd engine needs only: nodes that record parents and local derivatives, a
 #   topological order, and `parent.grad += local * node.grad`.
 # * Check every gradient with centred differences and the relative error (about $10^{-7}$ or
@@ -1287,13 +1269,20 @@ plt.show()
 #   Sciences*. PhD thesis, Harvard University, 1974.
 # * A. Paszke et al. Automatic differentiation in PyTorch. *NIPS Autodiff Workshop*, 2017.
 # * A. Karpathy. micrograd: a tiny scalar-valued autograd engine (software), 2020,
-#   https://github.com/karpathy/micrograd — the inspiration for `course.autodiff`.
+#   https://github.com/karpathy/micrograd — the inspiration for the engine of section 6.
 # * F. Rosenblatt. *The Perceptron — a Perceiving and Recognizing Automaton*. Report
 #   85-460-1, Cornell Aeronautical Laboratory, 1957.
 # * F. Rosenblatt. The perceptron: a probabilistic model for information storage and
 #   organization in the brain. *Psychological Review* 65(6):386–408, 1958.
 # * M. Minsky, S. Papert. *Perceptrons: An Introduction to Computational Geometry*. MIT Press,
 #   1969.
+# * K. Fukushima. Neocognitron: a self-organizing neural network model for a mechanism of
+#   pattern recognition unaffected by shift in position. *Biological Cybernetics*
+#   36(4):193–202, 1980.
+# * B. E. Boser, I. M. Guyon, V. N. Vapnik. A training algorithm for optimal margin
+#   classifiers. *Proceedings of the 5th Annual Workshop on Computational Learning Theory
+#   (COLT)*, pp. 144–152, 1992.
+# * C. Cortes, V. Vapnik. Support-vector networks. *Machine Learning* 20(3):273–297, 1995.
 # * Y. LeCun, B. Boser, J. S. Denker, D. Henderson, R. E. Howard, W. Hubbard, L. D. Jackel.
 #   Backpropagation applied to handwritten zip code recognition. *Neural Computation*
 #   1(4):541–551, 1989.
