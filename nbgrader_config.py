@@ -16,9 +16,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
 # Student code runs in a bubblewrap sandbox (package `grader`, README "Sandboxed grading"):
 # private copy of its folder without the notebook, course root hidden, no network, nobody's
 # uid, rlimits. Without bubblewrap grading refuses; COURSE_SANDBOX=off grades unsandboxed.
-# Per-cell timeouts: 30 s in NumPy-only labs, 120 s in the others (the heaviest graded cell,
-# a short training run, takes ~20 s on 2 idle cores); 900 s per notebook. A dead or hung kernel
-# is replaced and the remaining cells are still graded.
+# Per-cell timeouts: 60 s in NumPy-only labs, 180 s in the others (the heaviest graded cell,
+# a short training run, takes ~20 s on 2 idle cores), 240 s for locked setup/experiment cells;
+# 900 s per notebook. A dead or hung kernel is replaced and the remaining cells still graded.
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 

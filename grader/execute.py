@@ -22,6 +22,7 @@ import os
 import time
 from pathlib import Path
 
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
@@ -51,8 +52,11 @@ class SandboxedExecute(Execute):
 
     sandbox = Unicode("require", help="'require' (refuse without a sandbox) or 'off'.").tag(
         config=True)
-    numpy_timeout = Integer(30, help="Seconds per cell for NumPy-only labs.").tag(config=True)
-    torch_timeout = Integer(120, help="Seconds per cell for the other labs.").tag(config=True)
+    numpy_timeout = Integer(60, help="Seconds per cell for NumPy-only labs.").tag(config=True)
+    torch_timeout = Integer(180, help="Seconds per cell for the other labs.").tag(config=True)
+    locked_timeout = Integer(240, help="Seconds for locked, ungraded cells (setup, imports, "
+                             "experiments): importing torch on a busy machine is slow.").tag(
+                                 config=True)
     lab_timeouts = Dict(help="{assignment id: seconds per cell}, overrides the two above.").tag(
         config=True)
     notebook_timeout = Integer(900, help="Cap on the seconds one notebook may take.").tag(
@@ -63,8 +67,8 @@ class SandboxedExecute(Execute):
         config=True)
 
     def __init__(self, *args, **kwargs):
-        if self._enabled():
-            kwargs["kernel_manager_class"] = SandboxKernelManager
+        kwargs["kernel_manager_class"] = SandboxKernelManager  # preprocess may swap it back
+        kwargs.setdefault("startup_timeout", 180)  # a busy machine starts kernels slowly
         super().__init__(*args, **kwargs)
 
     def _enabled(self) -> bool:
@@ -93,9 +97,10 @@ class SandboxedExecute(Execute):
         return unique
 
     def cell_timeout(self, nb, resources: dict) -> int:
-        """Per-cell timeout: the lab's own, else 30 s for NumPy-only labs (their solutions
-        run every cell in under 2 s), else 120 s (the PyTorch labs' graded training cells
-        take up to ~20 s on 2 idle cores)."""
+        """Per-cell timeout: the lab's own, else 60 s for NumPy-only labs (their solutions
+        run every test cell in under 2 s on 2 idle cores), else 180 s (the PyTorch labs'
+        graded training cells take up to ~20 s idle). Both leave room for a machine loaded
+        ten times over: a timeout must never cost honest work its points."""
         lab = (resources or {}).get("nbgrader", {}).get("assignment")
         if lab in self.lab_timeouts:
             return int(self.lab_timeouts[lab])
@@ -120,11 +125,13 @@ class SandboxedExecute(Execute):
                     f"bubblewrap, or grade unsandboxed at your own risk with {sandbox.OPT_OUT}=off "
                     "(see the README, 'Sandboxed grading').")
         self._hide = self._course_paths(resources)
-        self.timeout = self.cell_timeout(nb, resources)
+        lab_timeout = self.timeout = self.cell_timeout(nb, resources)
         self.interrupt_on_timeout = False  # a timeout kills and replaces the kernel
         from nbclient import NotebookClient
 
         NotebookClient.__init__(self, nb, km)
+        self.kernel_manager_class = (SandboxKernelManager if self._enabled()
+                                     else AsyncKernelManager)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self._start = time.monotonic()
@@ -140,6 +147,9 @@ class SandboxedExecute(Execute):
                     cell.outputs = [_error("NotebookTimeout", (
                         f"not run: the notebook used its {self.notebook_timeout} s")) ]
                     continue
+                meta = cell.get("metadata", {}).get("nbgrader", {})
+                self.timeout = (max(lab_timeout, self.locked_timeout)
+                                if meta.get("locked") and not meta.get("grade") else lab_timeout)
                 try:
                     self.preprocess_cell(cell, resources, index)
                 except (DeadKernelError, CellTimeoutError) as error:
@@ -188,6 +198,7 @@ class SandboxedExecute(Execute):
         self.start_new_kernel()
         self.start_new_kernel_client()
         self._kernel_info()
+        self.timeout = max(self.timeout, self.locked_timeout)  # set again for the next cell
         for index in list(replay):
             if time.monotonic() - self._start > self.notebook_timeout:
                 break

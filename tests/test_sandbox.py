@@ -33,8 +33,8 @@ _spec.loader.exec_module(cases)
 REASON = sandbox.availability()
 if os.environ.get(sandbox.OPT_OUT, "").lower() in ("off", "0", "no", "false"):
     REASON = f"{sandbox.OPT_OUT}=off (the corpus kills processes: never run it unsandboxed)"
-pytestmark = [pytest.mark.sandbox, pytest.mark.slow,
-              pytest.mark.skipif(REASON is not None, reason=f"no sandbox here: {REASON}")]
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+needs_sandbox = pytest.mark.skipif(REASON is not None, reason=f"no sandbox here: {REASON}")
 HONEST = "zz_honest"  # graded after every attacker
 
 
@@ -94,7 +94,8 @@ def grade_corpus(lab: str, course: Path, chosen: list) -> dict:
             "solution": solution}
 
 
-@pytest.fixture(scope="module", params=[cases.L01, cases.L05])
+@pytest.fixture(scope="module", params=[pytest.param(cases.L01, marks=needs_sandbox),
+                                        pytest.param(cases.L05, marks=needs_sandbox)])
 def graded(request, tmp_path_factory):
     lab = request.param
     chosen = [c for c in cases.CASES if c.lab == lab]
@@ -143,6 +144,7 @@ def test_review_report_lists_attacks(graded):
     assert HONEST not in flagged, f"the honest classmate was flagged: {flagged.get(HONEST)}"
 
 
+@needs_sandbox
 def test_kernel_sees_only_its_sandbox(tmp_path):
     """A sandboxed kernel, started the way nbgrader starts it: runs as nobody in a private
     copy of its folder without the notebook; the course root, the repository's solutions and
@@ -188,6 +190,7 @@ except OSError as error:
     assert not Path(km.connection_file).parent.exists(), "private folder left behind"
 
 
+@needs_sandbox
 def test_bwrap_command_hides_course_and_repository(tmp_path):
     private, course = tmp_path / "private", tmp_path / "course"
     course.mkdir()
@@ -202,3 +205,42 @@ def test_bwrap_command_hides_course_and_repository(tmp_path):
     assert argv[-3:] == ["python", "-m", "ipykernel_launcher"]
     if os.geteuid() == 0:
         assert f"--reuid={sandbox.NOBODY}" in argv
+
+
+def _notebook(*cells):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    for source, grade in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["nbgrader"] = {"grade": grade, "grade_id": f"c{len(notebook.cells)}",
+                                     "locked": grade, "points": 1 if grade else 0}
+        notebook.cells.append(cell)
+    return notebook
+
+
+@needs_sandbox
+def test_dead_kernel_is_replaced_and_later_cells_graded(tmp_path):
+    """A test cell that kills its kernel fails alone: the earlier non-test cells run again in
+    a fresh sandbox and the next test still sees the student's definitions."""
+    from grader.execute import SandboxedExecute
+
+    notebook = _notebook(("x = 41", False), ("import os; os._exit(3)", True),
+                         ("print(x + 1)", True))
+    out, resources = SandboxedExecute().preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
+    assert out.cells[1].outputs[-1]["ename"] == "KernelDied"
+    assert out.cells[2].outputs[0]["text"] == "42\n", out.cells[2].outputs
+    assert resources["sandbox"]["crashes"] == [{"cell": "c1", "reason": "KernelDied"}]
+
+
+def test_grading_refuses_without_sandbox_unless_opted_out(tmp_path, monkeypatch):
+    from grader import execute
+
+    monkeypatch.setattr(execute.sandbox, "availability", lambda: "bwrap is missing (test)")
+    monkeypatch.delenv(sandbox.OPT_OUT, raising=False)
+    notebook = _notebook(("print('ran')", False))
+    with pytest.raises(execute.SandboxUnavailable, match="bwrap is missing.*COURSE_SANDBOX=off"):
+        execute.SandboxedExecute().preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
+    monkeypatch.setenv(sandbox.OPT_OUT, "off")
+    out, _ = execute.SandboxedExecute().preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
+    assert out.cells[0].outputs[0]["text"] == "ran\n"
