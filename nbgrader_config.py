@@ -13,6 +13,11 @@ c.CourseDirectory.release_directory = "labs"
 # The labs are plain notebooks: no data folders to copy.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
 
+# `nbgrader validate` (unsandboxed: students and instructors run it on their own notebooks)
+# keeps the generous timeout; autograde sets its own per lab below.
+c.Execute.timeout = 300
+c.Execute.interrupt_on_timeout = True
+
 # Student code runs in a bubblewrap sandbox (package `grader`, README "Sandboxed grading"):
 # private copy of its folder without the notebook, course root hidden, no network, nobody's
 # uid, rlimits. Without bubblewrap grading refuses; COURSE_SANDBOX=off grades unsandboxed.
