@@ -588,6 +588,7 @@ plt.show()
 
 
 # %%
+# check: L03 autograd engine
 class Value:
     """A scalar that remembers how it was computed, so that it can be differentiated."""
 
@@ -709,6 +710,7 @@ assert np.allclose(engine_grads, torch_grads, rtol=1e-10, atol=1e-12), "engine !
 
 
 # %%
+# check: L03 engine MLP
 def init_value_mlp(sizes, seed=0):
     """Layers of neurons [(weights, bias), ...] holding Values; weights ~ U(-1, 1)."""
     gen = np.random.default_rng(seed)
@@ -730,6 +732,7 @@ def mlp_parameters(layers):
     return [p for layer in layers for ws, b in layer for p in (*ws, b)]
 
 
+# %%
 mlp = init_value_mlp([3, 4, 4, 2])
 x_in, target = [0.5, -1.0, 2.0], [1.0, -1.0]
 loss = sum((o - t) ** 2 for o, t in zip(mlp_forward(mlp, x_in), target, strict=True))
@@ -1172,7 +1175,7 @@ for year, text, height in events:
     ax.text(year, height, f"{year}\n{text}" if up else f"{text}\n{year}", ha="center",
             va="bottom" if up else "top", fontsize=9)
 ax.set_xlim(1950, 2018)
-ax.set_ylim(-4.6, 4.6)
+ax.set_ylim(-4.2, 4.2)
 ax.set_yticks([])
 ax.set_title("neural networks: from the perceptron to AlexNet")
 for side in ["left", "right", "top"]:
