@@ -170,6 +170,13 @@ def _processes_of(uids: set[int]) -> list[int]:
     return pids
 
 
+def _is_server(pid: int) -> bool:
+    try:
+        return b"jupyterhub-singleuser" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def _kill(pids: list[int]) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
@@ -268,6 +275,7 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin = Api(self.url, secrets.token_hex(24))
         self.tokens: dict[str, str] = {}
+        self.server_pids: dict[str, list[int]] = {}
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -336,6 +344,10 @@ class Hub:
 
         with concurrent.futures.ThreadPoolExecutor(len(self.users)) as pool:
             list(pool.map(spawn, self.users))
+        self.server_pids = {  # recorded now, killed at teardown if still alive
+            name: [pid for pid in _processes_of({user.pw_uid}) if _is_server(pid)]
+            for name, user in self.users.items()
+        }
 
     def stop(self) -> list[str]:
         """SIGTERM the hub (it stops the servers and the proxy), then kill by PID whatever
@@ -350,13 +362,19 @@ class Hub:
                 leftovers.append(f"hub {self.process.pid}")
                 os.kill(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
-        pid_file = self.state / "proxy.pid"
-        if pid_file.exists():
-            pid = int(pid_file.read_text().strip() or 0)
-            if pid and Path(f"/proc/{pid}").exists():
-                leftovers.append(f"proxy {pid}")
-                _kill([pid])
-            pid_file.unlink()
+        for name in ("proxy.pid", "jupyterhub.pid"):
+            pid_file = self.state / name
+            if pid_file.exists():
+                pid = int(pid_file.read_text().strip() or 0)
+                if pid and Path(f"/proc/{pid}").exists():
+                    leftovers.append(f"{name} {pid}")
+                    _kill([pid])
+                pid_file.unlink()
+        servers = [p for pids in self.server_pids.values() for p in pids
+                   if Path(f"/proc/{p}").exists()]
+        if servers:
+            leftovers.append(f"servers {servers}")
+            _kill(servers)
         users = _processes_of({u.pw_uid for u in self.users.values()})
         if users:
             leftovers.append(f"user processes {users}")
@@ -510,11 +528,9 @@ def test_each_server_runs_as_its_user(hub, workflow):
                {"type": "file", "format": "text", "content": name})
         written = Path(user.pw_dir) / "whoami.txt"
         assert written.stat().st_uid == user.pw_uid, f"{name}'s server wrote as another uid"
-        servers = [
-            pid for pid in _processes_of({user.pw_uid})
-            if b"jupyterhub-singleuser" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        ]
-        assert servers, f"no jupyterhub-singleuser process runs as {name}"
+        assert hub.server_pids[name], f"no jupyterhub-singleuser process runs as {name}"
+        for pid in hub.server_pids[name]:
+            assert Path(f"/proc/{pid}").stat().st_uid == user.pw_uid
     submitted = hub.course / "submitted" / SOLVER / LAB / f"{LAB}.ipynb"
     assert submitted.stat().st_uid == hub.users[INSTRUCTOR].pw_uid
 
@@ -587,3 +603,64 @@ def test_students_servers_import_the_course(hub, workflow):
     probe = as_user(hub.users[BLANK], "import course, numpy; print(course.__file__)")
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.startswith(str(VENV)), probe.stdout
+
+
+# --- optional: what a person sees after logging in through the hub's form -------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update"]
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+def _browse(hub: Hub) -> dict:
+    """Log every user in through the login form; open the Nbgrader menu (and, for students,
+    the Assignment List); return the menu items and panel text seen; take screenshots."""
+    from playwright.sync_api import sync_playwright
+
+    seen = {}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            for name in (INSTRUCTOR, SOLVER):
+                context = browser.new_context(viewport=VIEWPORT)
+                context.set_default_timeout(90_000)
+                page = context.new_page()
+                page.goto(f"{hub.url}/hub/login")
+                page.fill("#username_input", name)
+                page.fill("#password_input", hub.password)
+                page.click("#login_submit")
+                page.wait_for_url(re.compile(rf"/user/{name}/lab"))
+                page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+                menu = page.locator("#jp-mainmenu-nbgrader")
+                menu.wait_for(state="visible")
+                items = menu.locator(".lm-Menu-itemLabel").all_inner_texts()
+                page.screenshot(path=str(ARTIFACTS / f"{name}-nbgrader-menu.png"))
+                panel = ""
+                if name != INSTRUCTOR:
+                    menu.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
+                    listed = page.locator("#nbgrader-assignment-list")
+                    listed.get_by_text(LAB).first.wait_for(state="visible")
+                    panel = listed.inner_text()
+                    page.screenshot(path=str(ARTIFACTS / f"{name}-assignments.png"))
+                seen[name] = {"menu": [i.strip() for i in items if i.strip()], "panel": panel}
+                context.close()
+        finally:
+            browser.close()
+    return seen
+
+
+@pytest.mark.browser
+def test_browser_login_shows_each_role_its_nbgrader_menu(hub, workflow):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium")
+    pytest.importorskip("playwright.sync_api")
+    # in a thread of its own: a session-wide playwright of the browser tests may be running
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        seen = pool.submit(_browse, hub).result()
+    assert "Formgrader" in seen[INSTRUCTOR]["menu"], seen
+    assert "Assignment List" in seen[SOLVER]["menu"], seen
+    assert not {"Formgrader", "Course List"} & set(seen[SOLVER]["menu"]), seen
+    assert LAB in seen[SOLVER]["panel"] and "Submitted" in seen[SOLVER]["panel"], seen
