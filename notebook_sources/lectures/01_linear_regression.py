@@ -621,11 +621,13 @@ grading.exercise("slope in kg per cm", answer, expected,
 
 
 # %%
+# check: L01 Hessian of the line fit
 def hessian_line(x):
     """Hessian of J(w, b) = 1/(2m) sum (x w + b - y)^2 for inputs x: (m,). Returns (2, 2)."""
     return np.array([[np.mean(x**2), np.mean(x)], [np.mean(x), 1.0]])
 
 
+# %%
 # check the formula with centred differences of grad_J (linear in theta: a step of 1 is exact)
 H_numeric = [(grad_J(e, x_train_cm, y_train) - grad_J(-e, x_train_cm, y_train)) / 2
              for e in np.eye(2)]
@@ -777,6 +779,7 @@ plt.show()
 
 
 # %%
+# check: L01 vectorized gradient
 def predict(X, w):
     """y_hat = X w. X: (m, n), w: (n,). Returns (m,)."""
     if X.ndim != 2 or w.shape != (X.shape[1],):
@@ -796,6 +799,7 @@ def gradient(X, y, w):
     return X.T @ u / len(y)  # (n, m) @ (m,) -> (n,)
 
 
+# %%
 w0 = rng.normal(size=X.shape[1])
 print(f"shapes: X {X.shape}, w {w0.shape}, Xw - y {(predict(X, w0) - y).shape}, "
       f"gradient {gradient(X, y, w0).shape}")
