@@ -118,18 +118,17 @@ def _match(cells: list, release: list) -> tuple[dict[int, int], dict[int, str]]:
             if r is not None and r not in how and s not in match:
                 take(s, r, method)
     fixed = [r for r, c in enumerate(release) if _meta(c).get("locked") or not _meta(c)]
-    for threshold in (1.0, 0.8):  # 2. content of locked and markdown cells, exact then near
+    for exact in (True, False):  # 2. content of locked and markdown cells: equal, else closest
         for s, cell in enumerate(cells):
             if s in match or not cell.source.strip():
                 continue
-            for r in fixed:
-                if r in how or release[r].cell_type != cell.cell_type:
-                    continue
-                a, b = _norm(cell.source), _norm(release[r].source)
-                if a == b or (threshold < 1 and difflib.SequenceMatcher(None, a, b).ratio()
-                              >= threshold):
-                    take(s, r, "content" if a == b else "similar content")
-                    break
+            a = _norm(cell.source)
+            score = {r: 1.0 if a == _norm(release[r].source) else 0.0 if exact else
+                     difflib.SequenceMatcher(None, a, _norm(release[r].source)).ratio()
+                     for r in fixed if r not in how and release[r].cell_type == cell.cell_type}
+            best = max(score, key=score.get, default=None)
+            if best is not None and score[best] >= (1.0 if exact else 0.8):
+                take(s, best, "content" if exact else "similar content")
     for r, rcell in enumerate(release):  # 2b. solution cells: the functions they define
         names = _defines(rcell.source) if _meta(rcell).get("solution") else frozenset()
         if not names or r in how:
