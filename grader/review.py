@@ -39,7 +39,8 @@ INTROSPECTION = {
     "exec of file contents": r"\b(exec|eval|compile)\s*\(\s*(open|Path|pathlib|f\.read|[^)]*read)",
     "gc walk": r"\bgc\.get_(objects|referrers|referents)",
     "ctypes": r"\bctypes\b",
-    "signals/processes": r"os\.kill|killpg|os\._exit|subprocess|os\.system|os\.fork|Popen",
+    "signals/processes": r"\.(kill|killpg|_exit|system|fork|forkpty|spawn\w*|exec[lv]\w*)\s*\("
+                         r"|subprocess|Popen",
     "network": r"\bsocket\b|urllib|requests\.|http\.client",
     "grader files": r"gradebook|solutions/|submitted/|autograded/|nbgrader_config",
 }
@@ -49,6 +50,7 @@ VIOLATIONS = {
     "course path absent": r"No such file or directory: '[^']*(gradebook|solutions|submitted|"
                           r"autograded|nbgrader_config)",
     "network refused": r"Network is unreachable|Temporary failure in name resolution",
+    "process limit": r"Resource temporarily unavailable|BlockingIOError",
 }
 
 
