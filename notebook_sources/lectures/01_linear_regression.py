@@ -567,9 +567,12 @@ axes[1].legend()
 plt.show()
 
 # %% [markdown]
-# **Exercise.** Setting both partial derivatives above to zero gives the line in closed form:
-# $\partial J/\partial b = 0$ gives $b = \bar y - w\bar x$, and substituting it into
-# $\partial J/\partial w = 0$ gives
+# With standardized $x$ the contours are circles (the axes are drawn to the same scale), so the
+# gradient points straight at the minimum and the path is a straight line.
+#
+# **Exercise.** Setting the two partial derivatives of $J(w, b)$ to zero gives the line in
+# closed form: $\partial J/\partial b = 0$ gives $b = \bar y - w\bar x$, and substituting it
+# into $\partial J/\partial w = 0$ gives
 #
 # $$w^\star = \frac{\sum_i (x^{(i)} - \bar x)(y^{(i)} - \bar y)}{\sum_i (x^{(i)} - \bar x)^2}
 #          = \frac{\operatorname{cov}(x, y)}{\operatorname{var}(x)} .$$
@@ -595,13 +598,11 @@ grading.exercise("slope in kg per cm", answer, expected,
 #                  hint="np.mean((x - x.mean()) * (y - y.mean())) / np.var(x) with x = x_train_cm")
 # ```
 # It is the slope per standard deviation of section 4 divided by $\sigma$, about 0.94 kg per
-# cm. Standardizing $x$ changes the units of $w$, not the fitted line.
+# cm: standardizing $x$ changes the units of $w$, not the fitted line. A trap: `np.cov` divides
+# by $m - 1$ and `np.var` by $m$, so `np.cov(x, y)[0, 1] / np.var(x)` is off by $m/(m-1)$.
 # </details>
 
 # %% [markdown]
-# With standardized $x$ the contours are circles (the axes are drawn to the same scale), so the
-# gradient points straight at the minimum and the path is a straight line.
-#
 # ## 6. Input normalization
 #
 # **Why.** $J(w, b)$ is a quadratic, so its curvature is one constant matrix, the Hessian
@@ -992,7 +993,8 @@ print(f"max |w_pytorch - w*| (the closed form):          {np.abs(w_pytorch - w_l
 with torch.no_grad():
     y_hat_pytorch = model(torch.from_numpy(X_test[:, 1:]))  # (88, 1)
     test_mse_pytorch = loss_fn(y_hat_pytorch, torch.from_numpy(y_test_d)[:, None]).item()
-print(f"test MSE: PyTorch {test_mse_pytorch:.1f}, closed form {2 * mse(X_test, y_test_d, w_ls):.1f}")
+print(f"test MSE: PyTorch {test_mse_pytorch:.1f}, "
+      f"closed form {2 * mse(X_test, y_test_d, w_ls):.1f}")
 
 # %% [markdown]
 # <details><summary><b>Check yourself.</b> Why does the design matrix need a column of ones?
