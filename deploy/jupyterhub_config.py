@@ -43,7 +43,8 @@ DL_COURSE_PROXY_API_URL         optional: the proxy's API URL (default
                                 ``http://127.0.0.1:8001``)
 ==============================  ===========================================================
 
-On The Littlest JupyterHub, copy the ``pre_spawn_hook`` section into
+On The Littlest JupyterHub, copy the settings read from the environment and the
+``pre_spawn_hook`` section into
 ``/opt/tljh/config/jupyterhub_config.d/dl-course.py`` instead (TLJH sets the authenticator,
 spawner and proxy itself). On Zero to JupyterHub the same per-role idea is a
 ``singleuser.profileList`` or a ``hub.extraConfig`` hook that sets ``JUPYTER_CONFIG_PATH``
@@ -129,7 +130,10 @@ def pre_spawn_hook(spawner) -> None:
     """Give the server its role's Jupyter config: formgrader for instructors only.
 
     ``JUPYTER_CONFIG_PATH`` comes before the environment's own ``etc/jupyter`` (where pip put
-    nbgrader's "enable every extension" file), so the role's files win. Instructors' course
+    nbgrader's "enable every extension" file), so the role's files win: students lose the
+    formgrader and course-list server extensions and JupyterLab plugins; instructors get the
+    course folder and a CSP that lets JupyterLab show the formgrader in a panel (JupyterHub
+    sends ``frame-ancestors 'none'`` by default, nbgrader #1870). Instructors' course
     folders are made private (mode 700): Debian creates homes with mode 755, which would let
     every student read the gradebook and the hidden tests in ``solutions/``.
     """
