@@ -2,7 +2,11 @@
 :mod:`course.surfaces`, :mod:`course.optim` and :mod:`course.conv`).
 
 Both explorers use only ipywidgets API shared by 7.7 (Colab) and 8.x, and draw each frame
-to a PNG shown in an ``ipywidgets.Image``.
+to a PNG shown in an ``ipywidgets.Image``. Each is split along the way data flows: a model
+(``*_model``: the configuration -> the numbers and texts shown; no widgets, no drawing), a
+view (``*_view``: numbers -> one frame) and the controls (ipywidgets wiring and callbacks:
+``gradient_descent``; ``convolution_controls`` and ``convolution``). Both draw and encode
+through :mod:`course.widgets.raster`.
 """
 
 from __future__ import annotations

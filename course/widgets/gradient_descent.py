@@ -100,7 +100,7 @@ class GradientDescentExplorer(W.VBox):
         self.seed = seed
         self.runs: dict = {}
         self._build_controls(surface, optimizers, lr, steps, momentum, beta1, beta2, alpha, eps)
-        self._figures: OrderedDict = OrderedDict()  # surface name -> _Figure, a few kept
+        self._figures: OrderedDict = OrderedDict()  # surface name -> Figure, a few kept
         # 900 px wide, or the whole output area when that is narrower (no margin, so that
         # it never pokes out on the right)
         self.image = W.Image(
