@@ -13,12 +13,17 @@
 #    and say what each one does;
 # 2. compute max and average pooling by hand and in PyTorch, and derive their backward passes
 #    (max routes the gradient to the arg max, average shares it equally);
-# 3. explain the assumption behind pooling (approximate translation invariance), measure it,
-#    name other kinds of pooling, and replace pooling by a strided convolution;
+# 3. explain what pooling assumes (approximate translation invariance) and what it buys
+#    (fewer parameters in the head, less compute, a non-linearity), name other kinds of
+#    pooling, and replace pooling by a strided convolution;
 # 4. replace a fully connected head by 1x1 convolutions and global average pooling so that a
 #    network accepts inputs of any size;
-# 5. build LeNet-5 in PyTorch, count its parameters, train it on handwritten digits, and read
-#    its learning curves, confusion matrix, mistakes and feature maps.
+# 5. write LeNet-5 as an `nn.Module` and train it with a loop you can read line by line,
+#    normalize its inputs, and read its learning curves, confusion matrix, mistakes, feature
+#    maps and dead units.
+#
+# Cells that start with `# exercise:` are for you: replace the `None`, run the cell, and it
+# says at once whether the answer is right; a solution is folded below each one.
 
 # %% setup
 
@@ -31,8 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course import conv, data, models, plot, train
-from course.widgets import convolution_explorer
+from course import conv, counting, data, grading, models, plot, train
 
 # %% [markdown]
 # ## 1. The building blocks of a CNN
@@ -98,8 +102,8 @@ plt.show()
 #
 # The output size follows the formula of lecture 04, $\lfloor (N - k)/s \rfloor + 1$.
 # Pooling has **no parameters**: nothing in it is learned. We compute two worked examples
-# three ways: with PyTorch (`torch.nn.functional`), with the course's NumPy reference
-# `course.conv.pool2d`, and (for the first) with the convolution explorer.
+# two ways: with PyTorch (`torch.nn.functional`) and with the course's NumPy reference
+# `course.conv.pool2d` (lecture 04's convolution explorer has the same pooling controls).
 
 # %%
 # check: L05 pooling forward
@@ -151,23 +155,6 @@ axes[3].axvline(1.5, color="crimson", lw=2)
 plt.show()
 
 # %% [markdown]
-# The convolution explorer below starts on the 5x5 grid with the *identity* kernel and *same*
-# padding (so the convolution leaves the grid unchanged), followed by max pooling with window
-# 3 and stride 1: the pooled map is the first worked example. Move the window, switch to
-# average pooling, or try a photo.
-
-# %%
-explorer = convolution_explorer(
-    grid="3 3 2 1 0\n0 0 1 3 1\n3 1 2 2 3\n2 0 0 2 2\n2 0 0 0 1", kernel="identity"
-)
-explorer.padding_mode.value = "same"
-explorer.pool_mode.value = "max"
-explorer.pool_window.value = 3
-explorer.pool_stride.value = 1
-assert np.array_equal(explorer.pooled, max3)
-explorer
-
-# %% [markdown]
 # **Check yourself.** A 3x3 max pooling with stride 2 runs on a 7x7 feature map with 16
 # channels. What is the output shape, and how many parameters does the layer learn?
 #
@@ -180,6 +167,31 @@ explorer
 
 # %%
 print("output shape:", tuple(nn.MaxPool2d(3, stride=2)(torch.zeros(1, 16, 7, 7)).shape[1:]))
+
+# %% [markdown]
+# **Exercise.** When the stride equals the window, the windows tile the map and pooling is a
+# reshape: split each side of `X4` into (block, position in block) and reduce over the
+# positions. Compute the 2x2 average pooling (stride 2) of `X4` with NumPy only.
+
+# %%
+# exercise: average pooling by reshape
+answer = None  # your code here: a (2, 2) NumPy array
+expected = F.avg_pool2d(torch.from_numpy(X4)[None, None], kernel_size=2)[0, 0]
+grading.exercise("2x2 average pooling of X4", answer, expected,
+                 hint="X4.reshape(2, 2, 2, 2) has axes (block row, row, block column, column)")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: average pooling by reshape
+# answer = X4.reshape(2, 2, 2, 2).mean(axis=(1, 3))  # [[3.25, 5.25], [2.0, 2.0]]
+# expected = F.avg_pool2d(torch.from_numpy(X4)[None, None], kernel_size=2)[0, 0]
+# grading.exercise("2x2 average pooling of X4", answer, expected,
+#                  hint="X4.reshape(2, 2, 2, 2) has axes (block row, row, block column, column)")
+# ```
+# `.max(axis=(1, 3))` gives max pooling the same way.
+# </details>
 
 # %% [markdown]
 # ## 3. Max and average pooling: backward
@@ -298,24 +310,16 @@ print("fraction of input cells with zero gradient:", (xr.grad == 0).float().mean
 
 
 # %%
-def unchanged_fraction(k, width=16):
-    """Fraction of columns c where a bright pixel at c and at c + 1 give the same k x k max
-    pooling (stride k) of a 16 x `width` image."""
+for k in (1, 2, 4, 8):  # one bright pixel at column c, then at c + 1, for each c in 0..15
     same = 0
-    for c in range(width):
-        img = torch.zeros(1, 1, 16, width + 1)  # one spare column for the shifted pixel
+    for c in range(16):
+        img = torch.zeros(1, 1, 16, 17)  # one spare column for the shifted pixel
         img[0, 0, 8, c] = 1.0
-        moved = torch.roll(img, shifts=1, dims=3)
-        cols = width // k  # the pooled columns that cover the 16 x width image
-        same += torch.equal(F.max_pool2d(img, k)[..., :cols], F.max_pool2d(moved, k)[..., :cols])
-    return same / width
-
-
-for k in (1, 2, 4, 8):
-    measured = unchanged_fraction(k)
-    print(f"k = {k}: output unchanged for {measured:.3f} of the positions", end="; ")
+        pooled = [F.max_pool2d(x, k)[..., : 16 // k] for x in (img, img.roll(1, dims=3))]
+        same += torch.equal(*pooled)
+    print(f"k = {k}: output unchanged for {same / 16:.3f} of the positions", end="; ")
     print(f"(k - 1)/k = {(k - 1) / k:.3f}")
-    assert np.isclose(measured, (k - 1) / k)
+    assert np.isclose(same / 16, (k - 1) / k)
 
 # %% [markdown]
 # On real digits we measure the relative change of a feature map when the whole digit moves
@@ -377,10 +381,8 @@ for p, y in lp.items():
     print(f"p = {p:2d}:", y.astype(np.float64).round(2).tolist())
 assert np.allclose(lp[1], 9 * avg3)  # p = 1 is the sum: k^2 times the average
 print("largest gap to max pooling at p = 64:", np.abs(lp[64] - max3).max().round(3))
-print(
-    "adaptive average pooling to 2x2 from 5x5, 7x7, 32x32:",
-    [tuple(F.adaptive_avg_pool2d(torch.zeros(1, 1, n, n), 2).shape[2:]) for n in (5, 7, 32)],
-)
+adaptive = [tuple(F.adaptive_avg_pool2d(torch.zeros(1, 1, n, n), 2).shape[2:]) for n in (5, 7, 32)]
+print("adaptive average pooling to 2x2 from 5x5, 7x7, 32x32:", adaptive)
 
 # %% [markdown]
 # **Strided convolution instead of pooling.** A convolution with stride $s$ also shrinks the
@@ -389,7 +391,7 @@ print(
 # $1/k^2$, one per channel. Let the weights be learned and the network decides how to
 # summarize each region; Springenberg et al. (2015) built networks of convolutions only
 # ("the all convolutional net") that match networks with max pooling. Max pooling is not a
-# convolution: the max is not linear.
+# convolution: the max is not linear (the next cell shows it).
 
 # %%
 maps = torch.randn(4, 6, 28, 28)  # (N, C, H, W), e.g. LeNet's first feature maps
@@ -398,15 +400,27 @@ by_conv = F.conv2d(maps, box, stride=2, groups=6)  # groups=6: every channel on 
 assert torch.allclose(by_conv, F.avg_pool2d(maps, 2), atol=1e-6)
 print("average pooling == fixed strided convolution:", tuple(by_conv.shape))
 learned = nn.Conv2d(6, 6, kernel_size=2, stride=2)
-print(
-    "learned 2x2 stride-2 convolution:",
-    tuple(learned(maps).shape),
-    "| parameters:",
-    models.count_parameters(learned),
-    "=",
-    conv.conv_params(6, 6, 2),
-    "| max pooling: 0",
-)
+n_learned = models.count_parameters(learned)
+assert n_learned == conv.conv_params(6, 6, 2)  # (2 * 2 * 6 + 1) * 6
+print(f"learned 2x2 stride-2 convolution: {tuple(learned(maps).shape)}, {n_learned} parameters")
+
+# %% [markdown]
+# **Max pooling adds a non-linearity.** Average pooling is linear:
+# $\operatorname{avg}(a + b) = \operatorname{avg}(a) + \operatorname{avg}(b)$ for any two
+# maps. Max pooling is not: $\max(a + b) \le \max(a) + \max(b)$, with equality only when
+# $a$ and $b$ peak in the same cell. In fact $\max(u, v) = v + \operatorname{ReLU}(u - v)$, so
+# a max pooling layer is a small network of ReLUs: a stack of convolutions and max poolings
+# with no activation function at all is already non-linear. One 2x2 window:
+
+# %%
+a = torch.tensor([[1.0, 3.0], [0.0, 2.0]])[None, None]  # (1, 1, 2, 2): one window
+b = torch.tensor([[4.0, 0.0], [1.0, 2.0]])[None, None]
+for name, pool in (("max", F.max_pool2d), ("average", F.avg_pool2d)):
+    of_sum, sum_of = pool(a + b, 2).item(), pool(a, 2).item() + pool(b, 2).item()
+    print(f"{name:7s} pooling: pool(a + b) = {of_sum:g}, pool(a) + pool(b) = {sum_of:g}")
+u, v = torch.randn(1000), torch.randn(1000)
+assert torch.allclose(torch.maximum(u, v), v + F.relu(u - v), atol=1e-6)
+print("max(u, v) == v + ReLU(u - v) on 1,000 random pairs")
 
 # %% [markdown]
 # ## 6. From a fully connected head to 1x1 convolutions and global average pooling
@@ -458,17 +472,14 @@ print("global average pooling: (8, 16, 5, 5) ->", tuple(gap.shape))
 
 # %%
 lenet_gap = models.LeNet5(head="gap")
-print(
-    f"parameters: fc head {models.count_parameters(lenet):,}",
-    f"| gap head {models.count_parameters(lenet_gap):,}",
-)
+n_fc, n_gap = models.count_parameters(lenet), models.count_parameters(lenet_gap)
+print(f"parameters: fc head {n_fc:,} | gap head {n_gap:,}")
 for size in (16, 32, 48, 64, 100):
-    print(
-        f"gap head, {size}x{size} input ->", tuple(lenet_gap(torch.zeros(2, 1, size, size)).shape)
-    )
-for net, name, size in ((lenet_gap, "gap", 15), (lenet, "fc", 48)):
+    scores = lenet_gap(torch.zeros(2, 1, size, size))
+    print(f"gap head, {size}x{size} input ->", tuple(scores.shape))
+for network, name, size in ((lenet_gap, "gap", 15), (lenet, "fc", 48)):
     try:
-        net(torch.zeros(2, 1, size, size))
+        network(torch.zeros(2, 1, size, size))
     except ValueError as error:
         print(f"{name} head, {size}x{size} input -> ValueError:", error)
 
@@ -476,31 +487,41 @@ for net, name, size in ((lenet_gap, "gap", 15), (lenet, "fc", 48)):
 # **Exercise.** Write `gap_head(in_channels, num_classes)`: an `nn.Sequential` that maps
 # LeNet's feature maps `(N, in_channels, h, w)` to class scores `(N, num_classes)` with 1x1
 # convolutions `in_channels → 120 → 84 → num_classes` (ReLU between them) and global average
-# pooling. The cell after it checks your head on three input sizes; until you write it, it
-# checks the course's head instead.
-
+# pooling. The cell checks your head on three input sizes and counts its parameters.
 
 # %%
+# exercise: GAP head
+import torch  # this cell imports what it uses, so it also runs on its own
+from torch import nn
+from course import conv, grading, models
+
+
 def gap_head(in_channels, num_classes):
-    """Your head: (N, in_channels, h, w) -> (N, num_classes). Replace `return None`."""
-    return None
+    """Your head: (N, in_channels, h, w) -> (N, num_classes)."""
+    return None  # your code here
 
 
-# %%
 head = gap_head(16, 10)
-if head is None:
-    print("gap_head is not written yet: checking models.LeNet5(head='gap').head instead")
-    head = models.LeNet5(head="gap").head
-features = models.LeNet5().features
 for size in (32, 48, 64):
-    scores = head(features(torch.zeros(3, 1, size, size)))
-    assert scores.shape == (3, 10), f"{size}x{size}: expected (3, 10), got {tuple(scores.shape)}"
-print("shapes OK | parameters of the head:", models.count_parameters(head))
+    maps = models.LeNet5().features(torch.zeros(3, 1, size, size))  # (3, 16, s, s)
+    got = None if head is None else tuple(head(maps).shape)
+    grading.exercise(f"scores for {size}x{size} inputs", got, (3, 10),
+                     hint="end with nn.AdaptiveAvgPool2d(1) and nn.Flatten()")
+expected = sum(conv.conv_params(i, o, 1) for i, o in ((16, 120), (120, 84), (84, 10)))
+got = None if head is None else models.count_parameters(head)
+grading.exercise("parameters of the head", got, expected,
+                 hint="three 1x1 convolutions with biases; pooling has no parameters")
 
 # %% [markdown]
 # <details><summary>Solution: gap_head</summary>
 #
 # ```python
+# # exercise: GAP head
+# import torch  # this cell imports what it uses, so it also runs on its own
+# from torch import nn
+# from course import conv, grading, models
+#
+#
 # def gap_head(in_channels, num_classes):
 #     """(N, in_channels, h, w) -> (N, num_classes): 1x1 convolutions, then GAP."""
 #     return nn.Sequential(
@@ -512,10 +533,21 @@ print("shapes OK | parameters of the head:", models.count_parameters(head))
 #         nn.AdaptiveAvgPool2d(1),  # (N, K, 1, 1)
 #         nn.Flatten(),  # (N, K)
 #     )
+#
+#
+# head = gap_head(16, 10)
+# for size in (32, 48, 64):
+#     maps = models.LeNet5().features(torch.zeros(3, 1, size, size))  # (3, 16, s, s)
+#     got = None if head is None else tuple(head(maps).shape)
+#     grading.exercise(f"scores for {size}x{size} inputs", got, (3, 10),
+#                      hint="end with nn.AdaptiveAvgPool2d(1) and nn.Flatten()")
+# expected = sum(conv.conv_params(i, o, 1) for i, o in ((16, 120), (120, 84), (84, 10)))
+# got = None if head is None else models.count_parameters(head)
+# grading.exercise("parameters of the head", got, expected,
+#                  hint="three 1x1 convolutions with biases; pooling has no parameters")
 # ```
 #
-# Paste it into the exercise cell and run the check: it prints 13,054 parameters, the same as
-# the head of `models.LeNet5(head="gap")`.
+# The head has 13,054 parameters, the same as the head of `models.LeNet5(head="gap")`.
 # </details>
 #
 # ## 7. LeNet-5 in PyTorch
@@ -537,14 +569,43 @@ print("shapes OK | parameters of the head:", models.count_parameters(head))
 #
 # The 1998 network differs in details that later work simplified: scaled tanh instead of
 # ReLU, subsampling layers with a learned weight and bias instead of max pooling, C3 wired
-# to only some of the S2 maps, and radial-basis-function outputs. A conv layer has
-# $(F \cdot F \cdot D_1 + 1) \cdot K$ parameters, a fully connected layer $(n_\text{in} + 1)
-# \cdot n_\text{out}$; the code below adds them up layer by layer and runs a batch through
-# each layer.
+# to only some of the S2 maps, and radial-basis-function outputs. Here is today's version as
+# an `nn.Module`: `__init__` creates the layers that hold parameters, `forward` says how the
+# data flows through them. Read it next to the table, and edit it freely: the rest of the
+# lecture trains this class once, then uses `models.LeNet5`, the same network in the course
+# package, which later lectures import.
+
 
 # %%
-model = models.LeNet5(num_classes=10, in_channels=1, image_size=32)
-print(model)
+class LeNet(nn.Module):
+    """LeNet-5 with ReLU and max pooling: x: (N, in_channels, 32, 32) -> scores (N, K)."""
+
+    def __init__(self, in_channels=1, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 6, kernel_size=5)  # C1
+        self.conv2 = nn.Conv2d(6, 16, kernel_size=5)  # C3
+        self.pool = nn.MaxPool2d(2)  # S2 and S4: no parameters, so one module serves both
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)  # C5
+        self.fc2 = nn.Linear(120, 84)  # F6
+        self.fc3 = nn.Linear(84, num_classes)  # output
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))  # (N, 6, 28, 28) -> (N, 6, 14, 14)
+        x = self.pool(F.relu(self.conv2(x)))  # (N, 16, 10, 10) -> (N, 16, 5, 5)
+        x = x.flatten(1)  # (N, 400): the head sees one vector per image
+        x = F.relu(self.fc1(x))  # (N, 120)
+        x = F.relu(self.fc2(x))  # (N, 84)
+        return self.fc3(x)  # (N, K) scores (logits); the loss applies the softmax
+
+
+# %% [markdown]
+# A conv layer has $(F \cdot F \cdot D_1 + 1) \cdot K$ parameters, a fully connected layer
+# $(n_\text{in} + 1) \cdot n_\text{out}$. The cell adds them up layer by layer and checks the
+# class against `models.LeNet5`: the same number of parameters, the same output shape, and,
+# once the course model's parameters are copied into ours, the same scores.
+
+# %%
+net, reference = LeNet(), models.LeNet5()
 closed_form = {
     "conv1": conv.conv_params(1, 6, 5),
     "conv2": conv.conv_params(6, 16, 5),
@@ -552,80 +613,226 @@ closed_form = {
     "fc2": conv.linear_params(120, 84),
     "fc3": conv.linear_params(84, 10),
 }
-h = torch.from_numpy(X_train_all[:2])  # (2, 1, 32, 32)
-print(f"\n{'layer':8s}{'output shape':>18s}{'parameters':>12s}")
-for name, layer in [*model.features.named_children(), *model.head.named_children()]:
-    h = layer(h)
+for name, layer in net.named_children():
     n = models.count_parameters(layer)
     assert n == closed_form.get(name, 0)
-    print(f"{name:8s}{str(tuple(h.shape[1:])):>18s}{n:>12,}")
-total = models.count_parameters(model)
-print(f"total: {total:,} parameters (closed form: {sum(closed_form.values()):,})")
+    print(f"{name:6s}{n:>8,} parameters")
+total = models.count_parameters(net)
+assert total == sum(closed_form.values()) == models.count_parameters(reference)
+print(f"total {total:,} parameters, the same as models.LeNet5")
+X8 = torch.from_numpy(X_train_all[:8])  # (8, 1, 32, 32)
+with torch.no_grad():
+    for mine, theirs in zip(net.parameters(), reference.parameters(), strict=True):
+        assert mine.shape == theirs.shape
+        mine.copy_(theirs)  # the same numbers in the same layers
+    assert net(X8).shape == reference(X8).shape == (8, 10)
+    assert torch.allclose(net(X8), reference(X8))
+print("same scores (8, 10) as models.LeNet5 with the same parameters")
 rf = conv.receptive_field_table([(5, 1), (2, 2), (5, 1), (2, 2)])  # (size, jump) per layer
 for name, (size, jump) in zip(["conv1", "pool1", "conv2", "pool2"], rf, strict=True):
     print(f"{name}: one cell sees {size}x{size} input pixels; jump between cells {jump}")
 
 # %% [markdown]
-# **Check yourself.** Which layer holds most of LeNet-5's parameters, and what happens to it
-# for a 64x64 input (`LeNet5(image_size=64)`)? Predict, then run the cell.
-#
-# <details><summary>Answer</summary>
-#
-# `fc1`: it connects all 400 numbers of the last maps to 120 units. For a 64x64 input the
-# last maps are 16 x 13 x 13, so `fc1` grows to $(16 \cdot 13 \cdot 13 + 1) \cdot 120$
-# weights while the convolutions stay the same — the reason later networks moved to global
-# average pooling.
-# </details>
+# **What pooling buys.** Pooling has no parameters, so it saves none in the convolutions:
+# a 5x5 filter has 25 weights per input channel whatever the size of the map. It saves them
+# in the **fully connected head**, whose first layer reads every number of the last maps,
+# and it saves **compute** everywhere after it, because every later layer runs on a map a
+# quarter the size. Remove both poolings from our class (module attributes can be replaced)
+# and compare; `counting.count_macs` counts the multiply-adds of one forward pass with
+# PyTorch's `FlopCounterMode` (one multiply-add = two FLOPs; pooling and ReLU are not
+# counted).
 
 # %%
-big = models.LeNet5(image_size=64)
-print(
-    f"fc1 at 32x32: {models.count_parameters(model.head.fc1):,}",
-    f"| at 64x64: {models.count_parameters(big.head.fc1):,}",
-    f"= (16·13·13 + 1)·120 = {conv.linear_params(16 * 13 * 13, 120):,}",
+no_pool = LeNet()
+no_pool.pool = nn.Identity()  # both poolings gone: conv2 now sees 28x28 maps, gives 24x24
+no_pool.fc1 = nn.Linear(16 * 24 * 24, 120)  # the head must read 16 x 24 x 24 numbers
+print(f"{'':16s}{'conv params':>12s}{'head params':>13s}{'multiply-adds':>15s}")
+cost = {}
+for name, m in (("with pooling", LeNet()), ("without pooling", no_pool)):
+    convs = models.count_parameters(m.conv1) + models.count_parameters(m.conv2)
+    cost[name] = (convs, models.count_parameters(m) - convs, counting.count_macs(m, (1, 1, 32, 32)))
+    print(f"{name:16s}" + "".join(f"{v:>{w},}" for v, w in zip(cost[name], (12, 13, 15))))
+assert cost["without pooling"][1] - cost["with pooling"][1] == (
+    conv.linear_params(16 * 24 * 24, 120) - conv.linear_params(16 * 5 * 5, 120)
 )
+ratio = cost["without pooling"][2] / cost["with pooling"][2]
+print(f"pooling cuts the multiply-adds by a factor {ratio:.1f} and the head's parameters by "
+      f"{cost['without pooling'][1] / cost['with pooling'][1]:.0f}")
+conv2_macs = [counting.count_macs(net.conv2, (1, 6, n, n)) for n in (28, 14)]
+print(f"conv2 alone: {conv2_macs[0]:,} multiply-adds on 28x28 maps, {conv2_macs[1]:,} on "
+      f"14x14 ({conv2_macs[0] / conv2_macs[1]:.2f} times fewer)")
+
+# %% [markdown]
+# **Exercise.** Count the multiply-adds of `conv2` in LeNet with pooling by hand: every
+# output number is one dot product of a 6 x 5 x 5 patch with a filter.
+
+# %%
+# exercise: multiply-adds of conv2
+answer = None  # your code here: output positions x output channels x patch size
+expected = counting.count_macs(nn.Conv2d(6, 16, kernel_size=5), (1, 6, 14, 14))
+grading.exercise("multiply-adds of conv2", answer, expected,
+                 hint="the output is 16 x 10 x 10; each number needs 6 * 5 * 5 multiply-adds")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: multiply-adds of conv2
+# answer = (10 * 10) * 16 * (6 * 5 * 5)  # 240,000
+# expected = counting.count_macs(nn.Conv2d(6, 16, kernel_size=5), (1, 6, 14, 14))
+# grading.exercise("multiply-adds of conv2", answer, expected,
+#                  hint="the output is 16 x 10 x 10; each number needs 6 * 5 * 5 multiply-adds")
+# ```
+# Without pooling the output is 16 x 24 x 24 and the count is $24^2 / 10^2 = 5.76$ times as
+# large, as printed above.
+# </details>
 
 # %% [markdown]
 # ## 8. Training LeNet-5 on the digits
 #
-# We hold out 15% of the training digits for validation (the learning curves), train with
-# Adam, and keep the test set for the end. The loss is cross-entropy with light **label
-# smoothing** (Szegedy et al., 2016): with $K$ classes and $\varepsilon = 0.1$ the target is
-# not the one-hot vector $e_y$ but
-#
-# $$t = (1 - \varepsilon)\, e_y + \frac{\varepsilon}{K}\mathbf{1}, \qquad
-# L = -\sum_{k=1}^K t_k \log \operatorname{softmax}(z)_k,$$
-#
-# which discourages over-confident scores on a small training set. The cell checks the
-# formula against PyTorch's `label_smoothing` option.
-
-# %%
-z, y = torch.randn(4, 10), torch.tensor([3, 1, 4, 1])
-eps, K = 0.1, 10
-t = (1 - eps) * F.one_hot(y, K) + eps / K  # (4, 10) soft targets
-print("target for class 3:", t[0].numpy().round(3))
-by_formula = -(t * F.log_softmax(z, dim=1)).sum(dim=1).mean()
-assert torch.isclose(by_formula, F.cross_entropy(z, y, label_smoothing=eps))
-print(f"loss by the formula {by_formula:.4f} == nn.CrossEntropyLoss(label_smoothing=0.1)")
-
-# %% [markdown]
-# `train.fit` shows a progress bar and redraws the learning curves after every epoch. The
-# recipe (batch size, learning rate, epochs, smoothing) comes from a handful of trial runs;
-# `benchmarks/lenet_training.py` reruns it and prints the test accuracy and training time.
-# In your own work, compare such settings on the validation set only: the test set gives
-# the final number once.
+# **The data.** We hold out 15% of the training digits for validation (the learning curves)
+# and keep the test set for the end. The pixels lie in $[0, 1]$ and most of them are 0 (the
+# background). Such inputs are never centred, and that hurts a ReLU network from its first
+# step: on a patch of background a `conv1` unit computes just its bias, so a unit with a
+# negative bias and mostly negative weights is below zero at every position of every digit
+# — a **dead ReLU unit** (lecture 03) that gets no gradient and never learns. The usual cure
+# is to **normalize** the inputs, $x \mapsto (x - \mu)/\sigma$ with the mean and standard
+# deviation of the training pixels (LeCun et al., *Efficient BackProp*, 1998). The cell
+# counts, for the network as it is initialized, the units whose map is zero on every test
+# digit.
 
 # %%
 val_fraction, batch_size, lr, num_epochs, label_smoothing = 0.15, 64, 3e-3, 20, 0.1
 inner = data.train_test_split(X_train_all, y_train_all, test_fraction=val_fraction)
-train_loader = train.make_loader(inner.X_train, inner.y_train, batch_size=batch_size, seed=0)
-val_loader = train.make_loader(inner.X_test, inner.y_test, batch_size=256, shuffle=False)
-test_loader = train.make_loader(X_test, y_test, batch_size=256, shuffle=False)
+mean, std = float(inner.X_train.mean()), float(inner.X_train.std())  # training pixels only
 print(f"train {len(inner.X_train)}, validation {len(inner.X_test)}, test {len(X_test)} digits")
+print(f"pixel mean {mean:.3f}, standard deviation {std:.3f}")
+
+
+def normalize(X):
+    """(X - mean) / std for images X: (N, 1, 32, 32) in [0, 1]; the border becomes -mean/std."""
+    return (X - mean) / std
+
+
+def dead_units(net, X):
+    """Indices of the conv1 and conv2 units of a models.LeNet5 whose map (after the ReLU) is
+    zero at every position of every image in X: (N, 1, 32, 32)."""
+    with torch.no_grad():
+        maps = (
+            net.features[:2](X),  # conv1 + ReLU: (N, 6, 28, 28)
+            net.features[:5](X),  # ... + pool1 + conv2 + ReLU: (N, 16, 10, 10)
+        )
+    return [torch.nonzero(m.amax(dim=(0, 2, 3)) == 0).flatten().tolist() for m in maps]
+
 
 train.set_seed(0)
-model = models.LeNet5()
-start = time.perf_counter()
+start = models.LeNet5()  # the random starting point of the model trained below
+for name, X in (("raw pixels", X_test), ("normalized", normalize(X_test))):
+    dead1, dead2 = dead_units(start, torch.from_numpy(X))
+    print(f"{name:10s}: dead at initialization: conv1 {dead1}, conv2 {dead2}")
+
+# %% [markdown]
+# **The loss.** Cross-entropy with light **label smoothing** (Szegedy et al., 2016): with
+# $K$ classes and $\varepsilon = 0.1$ the target is not the one-hot vector $e_y$ but
+#
+# $$t = (1 - \varepsilon)\, e_y + \frac{\varepsilon}{K}\mathbf{1}, \qquad
+# L = -\sum_{k=1}^K t_k \log p_k, \quad p = \operatorname{softmax}(z),$$
+#
+# which discourages over-confident scores on a small training set. It has a price to keep
+# in mind when reading the curves: $L = H(t) + \mathrm{KL}(t \,\|\, p) \ge H(t)$, so the
+# loss can never fall below the **entropy of the target**, reached when $p = t$. A training
+# loss that levels off there is not underfitting. The cell checks the formula against
+# PyTorch's `label_smoothing` option and computes the floor.
+
+# %%
+z, y = torch.randn(4, 10), torch.tensor([3, 1, 4, 1])
+eps, K = label_smoothing, 10
+t = (1 - eps) * F.one_hot(y, K) + eps / K  # (4, 10) soft targets
+print("target for class 3:", t[0].numpy().round(3))
+by_formula = -(t * F.log_softmax(z, dim=1)).sum(dim=1).mean()
+assert torch.isclose(by_formula, F.cross_entropy(z, y, label_smoothing=eps))
+print(f"loss by the formula {by_formula:.4f} == nn.CrossEntropyLoss(label_smoothing={eps})")
+floor = -(t[0] * t[0].log()).sum().item()  # H(t), the same for every class
+assert np.isclose(F.cross_entropy(t.log(), y, label_smoothing=eps).item(), floor, atol=1e-6)
+print(f"floor of the loss H(t) = {floor:.4f} (reached by scores z = log t)")
+
+# %% [markdown]
+# **Exercise.** What is the floor for 100 classes and $\varepsilon = 0.05$? Compute $H(t)$
+# in closed form (one entry $1 - \varepsilon + \varepsilon/K$, the others $\varepsilon/K$).
+
+# %%
+# exercise: floor of the smoothed loss
+answer = None  # your code here: H(t) for K = 100, eps = 0.05
+t100 = 0.95 * F.one_hot(torch.tensor([0]), 100) + 0.05 / 100  # (1, 100): the target
+expected = F.cross_entropy(t100.log(), torch.tensor([0]), label_smoothing=0.05)
+grading.exercise("floor for K = 100, eps = 0.05", answer, expected, rtol=1e-4,
+                 hint="-(q log q) for the big entry plus (K - 1) times -(r log r), r = eps / K")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: floor of the smoothed loss
+# q, r = 1 - 0.05 + 0.05 / 100, 0.05 / 100
+# answer = -(q * np.log(q)) - 99 * r * np.log(r)  # the big entry, then the 99 others
+# t100 = 0.95 * F.one_hot(torch.tensor([0]), 100) + 0.05 / 100  # (1, 100): the target
+# expected = F.cross_entropy(t100.log(), torch.tensor([0]), label_smoothing=0.05)
+# grading.exercise("floor for K = 100, eps = 0.05", answer, expected, rtol=1e-4,
+#                  hint="-(q log q) for the big entry plus (K - 1) times -(r log r), r = eps / K")
+# ```
+# For the same $\varepsilon$ the floor grows with the number of classes: the mass
+# $\varepsilon$ is spread over more entries.
+# </details>
+#
+# **The training loop.** Training repeats four steps on mini-batches: clear the gradients
+# of the last step, compute the loss (forward), backpropagate (backward), and let the
+# optimizer (Adam, lecture 02) update the parameters. After each epoch, one pass over the
+# training digits, we measure the accuracy on the validation digits with the network in
+# evaluation mode and without recording gradients. Here is that loop, written out for our
+# `LeNet` class and run for three epochs.
+
+# %%
+train_loader = train.make_loader(normalize(inner.X_train), inner.y_train, batch_size=batch_size)
+val_loader = train.make_loader(normalize(inner.X_test), inner.y_test, batch_size=256, shuffle=False)
+test_loader = train.make_loader(normalize(X_test), y_test, batch_size=256, shuffle=False)
+
+train.set_seed(0)
+net = LeNet().to(device)
+loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+for epoch in range(1, 4):
+    net.train()
+    losses = []
+    for X, y in train_loader:  # X: (64, 1, 32, 32), y: (64,)
+        X, y = X.to(device), y.to(device)
+        optimizer.zero_grad()  # 1. forget the gradients of the previous batch
+        loss = loss_fn(net(X), y)  # 2. forward: scores and loss of this batch
+        loss.backward()  # 3. backward: d loss / d parameter into every .grad
+        optimizer.step()  # 4. update the parameters
+        losses.append(loss.item())
+    net.eval()  # evaluation mode (matters for dropout and batch norm, lecture 07)
+    correct = 0
+    with torch.no_grad():  # no graph, no gradients: faster and lighter
+        for X, y in val_loader:
+            correct += (net(X.to(device)).argmax(dim=1) == y.to(device)).sum().item()
+    print(f"epoch {epoch}: mean training loss {np.mean(losses):.3f}", end=", ")
+    print(f"validation accuracy {correct / len(inner.y_test):.3f}")
+
+# %% [markdown]
+# `train.fit` is this loop with a progress bar, the same evaluation after every epoch, and
+# learning curves redrawn as it goes. From here on we hand the loop over to it and train
+# `models.LeNet5` from the starting point counted above with the full recipe (batch size,
+# learning rate, 20 epochs), found with a handful of trial runs on the validation set. In your
+# own work, compare such settings on the validation set only: the test set gives the final
+# number once.
+
+# %%
+train_loader = train.make_loader(  # a fresh loader: the same shuffles as a run from scratch
+    normalize(inner.X_train), inner.y_train, batch_size=batch_size, seed=0
+)
+train.set_seed(0)
+model = models.LeNet5()  # the same start as `start` above
+begin = time.perf_counter()
 history = train.fit(
     model,
     train_loader,
@@ -636,11 +843,25 @@ history = train.fit(
     device=device,
     live_plot=True,
 )
-train_seconds = time.perf_counter() - start
+train_seconds = time.perf_counter() - begin
 test_loss, test_acc = train.evaluate(model, test_loader)
 print(f"{num_epochs} epochs in {train_seconds:.1f} s on {device}", end=" ")
 print(f"({sum(history['seconds']):.1f} s of training and validation, the rest drawing)")
 print(f"validation accuracy {history['val_acc'][-1]:.4f} | test accuracy {test_acc:.4f}")
+gap = history["train_loss"][-1] - floor
+print(f"final training loss {history['train_loss'][-1]:.4f}: {gap:.4f} above the floor")
+
+# %%
+fig, ax = plt.subplots(figsize=(5.5, 3))
+ax.plot(history["epoch"], history["train_loss"], "-o", ms=3, label="train")
+ax.plot(history["epoch"], history["val_loss"], "--s", ms=3, label="validation")
+ax.axhline(floor, color="black", ls=":", label=f"floor H(t) = {floor:.2f}")
+ax.set_xlabel("epoch")
+ax.set_ylabel("loss (label smoothing 0.1)")
+ax.set_ylim(0, None)
+ax.legend()
+ax.set_title("the smoothed loss levels off at its floor, not at 0", fontsize=10)
+plt.show()
 
 # %% [markdown]
 # ## 9. What the network gets wrong
@@ -649,7 +870,7 @@ print(f"validation accuracy {history['val_acc'][-1]:.4f} | test accuracy {test_a
 # (column); everything off the diagonal is a mistake.
 
 # %%
-y_pred = train.predict(model, X_test)
+y_pred = train.predict(model, normalize(X_test))
 cm = train.confusion_matrix(y_test, y_pred, num_classes=10)
 ax = plot.confusion_matrix(cm)
 ax.set_title(f"LeNet-5 on {len(y_test)} test digits, accuracy {np.trace(cm) / cm.sum():.3f}")
@@ -683,7 +904,9 @@ def shift_right(X, d):
 
 
 shifts = [0, 1, 2, 3, 4, 6]
-shift_acc = [train.accuracy(train.predict(model, shift_right(X_test, d)), y_test) for d in shifts]
+shift_acc = [  # shift the raw digits (zeros come in), then normalize as in training
+    train.accuracy(train.predict(model, normalize(shift_right(X_test, d))), y_test) for d in shifts
+]
 print(
     "test accuracy by shift:",
     ", ".join(f"{d} px: {a:.3f}" for d, a in zip(shifts, shift_acc, strict=True)),
@@ -716,17 +939,21 @@ plt.show()
 # `model.features` is an `nn.Sequential`, so slicing it runs the first layers only.
 
 # %%
-digit = torch.from_numpy(X_test[:1]).to(device)  # (1, 1, 32, 32)
+digit = torch.from_numpy(normalize(X_test[:1])).to(device)  # (1, 1, 32, 32), as in training
 with torch.no_grad():
     maps1 = model.features[:2](digit)[0].cpu()  # conv1 + ReLU: (6, 28, 28)
     maps2 = model.features[:5](digit)[0].cpu()  # ... + pool1 + conv2 + ReLU: (16, 10, 10)
 filters = model.features.conv1.weight.detach().cpu()[:, 0]  # (6, 5, 5)
-print(f"input {tuple(digit.shape[1:])} | conv1 maps {tuple(maps1.shape)}", end=" | ")
-print(f"conv2 maps {tuple(maps2.shape)}")
+ink = torch.from_numpy(X_test[0, 0, 2:30, 2:30] > 0.3)  # (28, 28): pixels under each map cell
+on_ink = (maps1 * ink).flatten(1).sum(1) / maps1.flatten(1).sum(1).clamp_min(1e-12)  # (6,)
+print("share of each conv1 map's activity on the digit's ink:", on_ink.numpy().round(2))
+print("sum of each conv1 filter's weights:", filters.sum(dim=(1, 2)).numpy().round(2))
+print("conv2 maps that are zero everywhere on this digit:",
+      torch.nonzero(maps2.flatten(1).amax(1) == 0).flatten().tolist())
 
 fig = plt.figure(figsize=(12, 7.5))
 grid = fig.add_gridspec(4, 16, hspace=0.45)
-plot.image(digit[0].cpu(), ax=fig.add_subplot(grid[0:2, 0:4]), title=f"input (label {y_test[0]})")
+plot.image(X_test[0, 0], ax=fig.add_subplot(grid[0:2, 0:4]), title=f"input (label {y_test[0]})")
 limit = filters.abs().max().item()  # one symmetric scale: red > 0 > blue in every filter
 for c in range(6):
     cols = slice(4 + 2 * c, 6 + 2 * c)
@@ -745,84 +972,59 @@ plt.show()
 
 # %% [markdown]
 # (Filters: red is positive, blue negative, on one scale for all six; each map has its own
-# colour scale, yellow = largest.) Some `conv1` filters respond to strokes of one orientation
-# and their maps light up along those strokes; a filter whose map is uniformly dark belongs
-# to a dead unit (see below) and still looks like the random noise it started from. The
-# `conv2` maps are coarser: each combines all six `conv1` maps over a 14x14 patch of the
-# input and responds to parts such as a stroke ending or a corner. Lecture 10 visualizes what
-# such units respond to.
+# colour scale, yellow = largest, so a map that is zero everywhere is drawn uniformly dark.)
+# The learned 5x5 filters are hard to read at this size; their maps say more. Some `conv1`
+# maps light up on the strokes of the digit; others light up on the background around it
+# and leave the digit as a dark cut-out. The printed lines measure this: the share of each
+# map's activity that falls on the ink is high for the first kind and near 0 for the
+# second, whose filters have weights that sum to a negative number: after normalization
+# the background is a negative constant, and such a filter turns it into a positive
+# response. The `conv2` maps are coarser: each combines all six `conv1` maps over a 14x14
+# patch of the input, and each is active on a few parts of the digit only; the map listed
+# in the last printed line is dark everywhere. Lecture 10 visualizes what units respond to.
 #
-# Some maps may be black. The cell below counts, for every map, on how many test digits it
-# is non-zero anywhere: a map that is zero for *every* digit belongs to a **dead ReLU unit**
-# (lecture 03) — its pre-activation is negative at every position, so no gradient reaches
-# its weights and bias. To see where the dead units come from, the cell also rebuilds the
-# network's random starting point (same seed as in section 8). Some units are dead **from
-# the start**: the digits are non-negative, so a random filter with a negative bias and
-# mostly negative weights is below zero everywhere; in `conv1` such a unit never receives
-# a gradient, and its filter is still exactly its initial value. Others were alive at the
-# start and **died during training**, pushed below zero by an update. A leaky ReLU keeps a
-# small gradient in both cases; a smaller learning rate can help only the second kind.
-
+# **Dead units.** Are the dark `conv2` maps dark for every digit? The cell counts the units
+# whose map is zero on *every* test digit, in our model and in a model trained with the
+# same recipe on the raw pixels (the same start, batches and epochs), and splits them into
+# units dead from the start (section 8) and units that died during training, pushed below
+# zero for every digit by an update.
 
 # %%
-def active_share(net, X):
-    """Share of the digits X: (N, 1, 32, 32) on which each conv1 and each conv2 map of net
-    is non-zero somewhere: two tensors, (6,) and (16,)."""
-    with torch.no_grad():
-        maps = (
-            net.features[:2](X),  # conv1 + ReLU: (N, 6, 28, 28)
-            net.features[:5](X),  # ... + pool1 + conv2 + ReLU: (N, 16, 10, 10)
-        )
-    return [(m.flatten(2).amax(dim=2) > 0).float().mean(dim=0).cpu() for m in maps]
-
-
-X_t_dev = X_t.to(device)
-active1, active2 = active_share(model, X_t_dev)
-print("conv1 maps: share of test digits where the map is active:", active1.numpy().round(2))
-print("conv2 maps:", active2.numpy().round(2))
-dead = int((active1 == 0).sum() + (active2 == 0).sum())
-print(f"dead units: {dead} of {len(active1) + len(active2)}")
-
+X_t_norm = torch.from_numpy(normalize(X_test)).to(device)  # (359, 1, 32, 32)
+raw_loaders = [  # the same digits and recipe, without normalization
+    train.make_loader(inner.X_train, inner.y_train, batch_size=batch_size, seed=0),
+    train.make_loader(inner.X_test, inner.y_test, batch_size=256, shuffle=False),
+]
 train.set_seed(0)
-model_init = models.LeNet5().to(device)  # the same random start as the model of section 8
-for name, trained, start in zip(
-    ("conv1", "conv2"), (active1, active2), active_share(model_init, X_t_dev), strict=True
-):
-    from_start = torch.nonzero((trained == 0) & (start == 0)).flatten().tolist()
-    during = torch.nonzero((trained == 0) & (start > 0)).flatten().tolist()
-    print(f"{name}: dead from the start {from_start}, died during training {during}")
-    if name == "conv1":
-        unchanged = all(
-            torch.equal(model.features.conv1.weight[c], model_init.features.conv1.weight[c])
-            for c in from_start
-        )
-        print(f"  their filters are still exactly the initial ones: {unchanged}")
+model_raw = models.LeNet5()  # the same start as `model`
+raw_history = train.fit(
+    model_raw,
+    raw_loaders[0],
+    num_epochs=num_epochs,
+    lr=lr,
+    loss_fn=nn.CrossEntropyLoss(label_smoothing=label_smoothing),
+    val_loader=raw_loaders[1],
+    device=device,
+    progress=False,
+)
+X_t_raw = torch.from_numpy(X_test).to(device)
+for name, net_, X in (("raw", model_raw, X_t_raw), ("normalized", model, X_t_norm)):
+    at_start, trained = dead_units(start.to(device), X), dead_units(net_, X)
+    total_dead = len(trained[0]) + len(trained[1])
+    print(f"{name:10s} inputs: {total_dead} of 22 units dead after training", end="; ")
+    for layer, before, after in zip(("conv1", "conv2"), at_start, trained, strict=True):
+        still, died = sorted(set(after) & set(before)), sorted(set(after) - set(before))
+        print(f"{layer}: dead from the start {still}, died during training {died}", end="; ")
+    print(f"test accuracy {train.evaluate(net_, [(X, torch.from_numpy(y_test))])[1]:.4f}")
 
 # %% [markdown]
-# **Optional (as long again as the training above).** Set `RUN_GAP = True` to train the GAP
-# version of LeNet with the same recipe and compare parameters and test accuracy.
-# Expect the GAP version to trail on this small network: each position votes from a 16x16
-# patch and the average forgets where each part was. Networks built around GAP (lecture 06)
-# are deeper, so that every position of the last map already sees most of the image.
-
-# %%
-RUN_GAP = False
-if RUN_GAP:
-    train.set_seed(0)
-    model_gap = models.LeNet5(head="gap")
-    train.fit(
-        model_gap,
-        train_loader,
-        num_epochs=num_epochs,
-        lr=lr,
-        loss_fn=nn.CrossEntropyLoss(label_smoothing=label_smoothing),
-        device=device,
-    )
-    for name, m in (("fc head", model), ("gap head", model_gap)):
-        acc = train.evaluate(m, test_loader)[1]
-        print(f"{name}: {models.count_parameters(m):,} parameters, test accuracy {acc:.4f}")
-else:
-    print("skipped; set RUN_GAP = True to run it")
+# Normalizing the inputs removes the units that are dead from the start: the raw-pixel run
+# starts with one dead unit in each layer and ends with five of 22; the normalized run
+# starts with none and keeps all of `conv1` alive. Units can still die *during* training,
+# when an update pushes a unit below zero for every digit: one `conv2` unit of the
+# normalized run did (it died in the raw-pixel run too). A smaller learning rate, a leaky
+# ReLU (which keeps a small gradient below zero) or batch normalization (lecture 07) are
+# the usual remedies.
 
 # %% [markdown]
 # ## Summary
@@ -833,14 +1035,17 @@ else:
 #   average pooling keeps the mean and shares the gradient equally. Pooling has no
 #   parameters.
 # - Pooling assumes that *where exactly* a feature is matters less than *whether* it is
-#   there: it buys approximate translation invariance and compression, at the price of
-#   position information. $L_p$, stochastic, fractional, adaptive, spatial pyramid and blur
-#   pooling are variants; a learned strided convolution can replace pooling altogether.
+#   there: it buys approximate translation invariance at the price of position information.
+#   It saves parameters only in the fully connected head (none in the convolutions), cuts
+#   the multiply-adds of every later layer, and max pooling is itself a non-linearity.
+#   $L_p$, stochastic, fractional, adaptive, spatial pyramid and blur pooling are variants;
+#   a learned strided convolution can replace pooling altogether.
 # - A fully connected head fixes the input size. 1x1 convolutions plus global average
 #   pooling give a head with fewer parameters that takes any input size.
-# - LeNet-5 (two 5x5 conv stages, a 120-84-10 head, about 62 thousand parameters) reaches
-#   the test accuracy printed in section 8 on the digits in the CPU time printed there; its
-#   first-layer maps follow strokes of the digit, and some of its ReLU units die.
+# - LeNet-5 (two 5x5 conv stages, a 120-84-10 head, 61,706 parameters) is a short
+#   `nn.Module`; training is the loop zero_grad → forward → loss → backward → step, which
+#   `train.fit` wraps. Normalized inputs avoid ReLU units that are dead from the start;
+#   with label smoothing the loss levels off at the entropy of the target, not at 0.
 #
 # ## Further reading
 #
@@ -851,8 +1056,6 @@ else:
 #   1(4):541–551, 1989.
 # - Y.-L. Boureau, J. Ponce, Y. LeCun. *A theoretical analysis of feature pooling in visual
 #   recognition.* ICML 2010.
-# - D. Scherer, A. Müller, S. Behnke. *Evaluation of pooling operations in convolutional
-#   architectures for object recognition.* ICANN 2010.
 # - M. Lin, Q. Chen, S. Yan. *Network In Network.* ICLR 2014 (arXiv:1312.4400).
 # - J. T. Springenberg, A. Dosovitskiy, T. Brox, M. Riedmiller. *Striving for simplicity:
 #   the all convolutional net.* ICLR 2015 workshop track (arXiv:1412.6806).
@@ -862,7 +1065,8 @@ else:
 # - K. He, X. Zhang, S. Ren, J. Sun. *Spatial pyramid pooling in deep convolutional networks
 #   for visual recognition.* ECCV 2014.
 # - R. Zhang. *Making convolutional networks shift-invariant again.* ICML 2019.
+# - Y. LeCun, L. Bottou, G. B. Orr, K.-R. Müller. *Efficient BackProp.* In G. B. Orr,
+#   K.-R. Müller (eds.), *Neural Networks: Tricks of the Trade*, LNCS 1524, Springer, 1998
+#   (why inputs should be centred and scaled).
 # - C. Szegedy, V. Vanhoucke, S. Ioffe, J. Shlens, Z. Wojna. *Rethinking the Inception
 #   architecture for computer vision.* CVPR 2016 (label smoothing).
-# - V. Dumoulin, F. Visin. *A guide to convolution arithmetic for deep learning.*
-#   arXiv:1603.07285, 2016.
