@@ -540,8 +540,9 @@ with warnings.catch_warnings():  # PyTorch warns about one of its internals on f
         )
         f_cost, fwd, rev = counts[-1]
         print(
-            f"n = {n:3d}: f itself {f_cost:>7,} flops | forward mode, {n} JVPs: {fwd:>11,} "
-            f"= {fwd / f_cost:.0f} x f | reverse mode, 1 VJP: {rev:>7,} = {rev / f_cost:.0f} x f"
+            f"n = {n:3d}: f {f_cost:>6,} flops | forward mode, {n} JVPs: {fwd:>10,} = "
+            f"{fwd / f_cost:3.0f} x f ({fwd / n / f_cost:.0f} x f per JVP) | "
+            f"reverse mode, 1 VJP: {rev:>7,} = {rev / f_cost:.0f} x f"
         )
 
 counts = np.array(counts)
@@ -560,11 +561,12 @@ plt.show()
 # The counts say it exactly. Reverse mode costs a fixed multiple of $f$ whatever $n$: the
 # forward pass plus one backward product per matrix product. Forward mode costs a fixed
 # multiple of $f$ *per input* (each JVP here recomputes the values and pushes a tangent
-# through every product), so its cost over $f$ grows in proportion to $n$: 4 times more
-# inputs, 4 times the ratio. A loss is one number that depends on millions of parameters, so
-# reverse mode wins by a factor of the order of the number of parameters. **Backpropagation
-# is reverse-mode automatic differentiation** applied to a network with a scalar loss.
-# (For a function with one input and many outputs the roles swap, and forward mode wins.)
+# through every product: 3 times $f$), so its cost over $f$ grows in proportion to $n$: 4
+# times more inputs, 4 times the ratio. A loss is one number that depends on millions of
+# parameters, so reverse mode wins by a factor of the order of the number of parameters.
+# **Backpropagation is reverse-mode automatic differentiation** applied to a network with a
+# scalar loss. (For a function with one input and many outputs the roles swap, and forward
+# mode wins.)
 
 # %% [markdown]
 # ## 6. A tiny autograd engine, written here
@@ -761,15 +763,6 @@ print(f"largest gradient difference: {np.abs(ours - theirs).max():.1e}")
 assert np.allclose(ours, theirs, rtol=1e-10, atol=1e-12), "engine != torch on the MLP"
 
 # %% [markdown]
-# <details><summary><b>Check yourself.</b> In `y = x * x` the engine stores the parent `x`
-# twice. What would go wrong if `backward` used `parent.grad = ...` instead of
-# `parent.grad += ...`?</summary>
-#
-# The second contribution would overwrite the first, giving $\partial y/\partial x = x$
-# instead of $2x$. Every path from $x$ to the output contributes, and the contributions add
-# up (the multivariate chain rule).
-# </details>
-#
 # <details><summary><b>Check yourself.</b> Why does `backward` visit the nodes in reverse
 # topological order instead of, say, breadth-first from the output?</summary>
 #
@@ -931,11 +924,9 @@ plt.show()
 # raises an error that names the parameter, the worst entry, both values and the relative
 # error. In float64 a correct gradient typically gives $10^{-7}$ or less; a wrong one gives
 # errors near 1. Entries that are almost 0 need care: the round-off of the difference,
-# about $\varepsilon_{\text{mach}} |J| / h$ with the default $h = 10^{-5}$ (printed below for
-# our loss), does not shrink with the entry, so an entry of $10^{-6}$ keeps only four or five
-# digits. `check_gradient`
-# therefore accepts an entry that agrees either relatively (to `tol`) or absolutely to that
-# round-off level, $10\,\varepsilon_{\text{mach}} \max(1, |J|)/h$.
+# about $\varepsilon_{\text{mach}} |J| / h$ (printed below for $h = 10^{-5}$), does not shrink
+# with the entry, so `check_gradient` also accepts an entry that agrees absolutely to
+# $10\,\varepsilon_{\text{mach}} \max(1, |J|)/h$.
 #
 # We check our MLP backward pass, then a buggy version that forgets the derivative of the
 # activation ($\delta_{\ell} = W_{\ell+1}^\top\delta_{\ell+1}$ without $a'(z_\ell)$).
