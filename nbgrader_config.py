@@ -22,7 +22,7 @@ c.Execute.interrupt_on_timeout = True
 # private copy of its folder without the notebook, course root hidden, no network, nobody's
 # uid, rlimits. Without bubblewrap grading refuses; COURSE_SANDBOX=off grades unsandboxed.
 # Per-cell timeouts: 60 s in NumPy-only labs, 180 s in the others (the heaviest graded cell,
-# a short training run, takes ~20 s on 2 idle cores), 240 s for locked setup/experiment cells;
+# a short training run, takes ~20 s on 2 idle cores), 240 s for the setup/imports cells;
 # 900 s per notebook. A dead or hung kernel is replaced and the remaining cells still graded.
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402

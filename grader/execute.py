@@ -54,9 +54,8 @@ class SandboxedExecute(Execute):
         config=True)
     numpy_timeout = Integer(60, help="Seconds per cell for NumPy-only labs.").tag(config=True)
     torch_timeout = Integer(180, help="Seconds per cell for the other labs.").tag(config=True)
-    locked_timeout = Integer(240, help="Seconds for locked, ungraded cells (setup, imports, "
-                             "experiments): importing torch on a busy machine is slow.").tag(
-                                 config=True)
+    locked_timeout = Integer(240, help="Seconds for the setup/imports cells before the first "
+                             "answer: importing torch on a busy machine is slow.").tag(config=True)
     lab_timeouts = Dict(help="{assignment id: seconds per cell}, overrides the two above.").tag(
         config=True)
     notebook_timeout = Integer(900, help="Cap on the seconds one notebook may take.").tag(
@@ -139,7 +138,7 @@ class SandboxedExecute(Execute):
         self._crashes = []
         with self.setup_kernel():
             self._kernel_info()
-            replay = []
+            replay, leading = [], True  # leading: the setup/imports cells before any answer
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -148,8 +147,8 @@ class SandboxedExecute(Execute):
                         f"not run: the notebook used its {self.notebook_timeout} s")) ]
                     continue
                 meta = cell.get("metadata", {}).get("nbgrader", {})
-                self.timeout = (max(lab_timeout, self.locked_timeout)
-                                if meta.get("locked") and not meta.get("grade") else lab_timeout)
+                leading = leading and not meta.get("solution") and not meta.get("grade")
+                self.timeout = max(lab_timeout, self.locked_timeout) if leading else lab_timeout
                 try:
                     self.preprocess_cell(cell, resources, index)
                 except (DeadKernelError, CellTimeoutError) as error:
