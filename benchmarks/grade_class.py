@@ -142,9 +142,10 @@ def make_class(course: Path, n: int) -> dict[str, str]:
 
 
 def grade(course: Path, workers: int) -> dict:
-    """grade_class's result, with ``cpu``: CPU seconds of the nbgrader processes (the sandboxed
-    kernels are killed, not waited for, so their CPU time is not counted here; the kernels'
-    share is what ``--cell-times`` measures)."""
+    """grade_class's result, with ``cpu``: CPU seconds of the processes reaped into this one:
+    nbgrader's own work; the sandboxed kernels' CPU does not arrive here (measured: ~2 s per
+    submission, less than the setup cell alone), their share is what ``--cell-times``
+    measures."""
     import resource
 
     from tools.grade_class import grade_class
