@@ -36,21 +36,21 @@ def _source(cell) -> str:
 
 def secret_lines(cells: list, source_cells: list = ()) -> set[str]:
     """Distinctive lines of the hidden-test blocks of ``cells`` and of the solution blocks of
-    ``source_cells`` that do not occur in the visible (released) part of either.
+    ``source_cells`` that occur nowhere in the visible (released) part of either.
 
     >>> cells = [{"source": "check(f(1))\\n### BEGIN HIDDEN TESTS\\nassert f(12345) == 54321\\n"
     ...           "### END HIDDEN TESTS\\n"}]
     >>> sorted(secret_lines(cells))
     ['assert f(12345) == 54321']
     """
-    secrets, visible = set(), set()
+    secrets, visible = set(), []
     for cell in [*cells, *source_cells]:
         text = _source(cell)
         blocks = _HIDDEN.findall(text) + _SOLUTION.findall(text)
-        rest = _SOLUTION.sub("", _HIDDEN.sub("", text))
-        visible.update(line.strip() for line in rest.splitlines())
+        visible.append(_SOLUTION.sub("", _HIDDEN.sub("", text)))
         secrets.update(line.strip() for block in blocks for line in block.splitlines())
-    return {s for s in secrets if len(s) > MIN_SECRET and s not in visible}
+    shown = "\n".join(visible)  # a line quoted anywhere in the released text is no secret
+    return {s for s in secrets if len(s) > MIN_SECRET and s not in shown}
 
 
 def redact(text: str, secrets: set[str]) -> tuple[str, bool]:
