@@ -17,7 +17,7 @@ layers that trained get their running statistics re-estimated with the final wei
 to 128 training images. Prints one JSON line per run and a table (mean ± standard deviation
 over the seeds) of test accuracy on the 359 held-out digits.
 
-Run: ``python benchmarks/transfer_digits.py [--seeds 3] [--steps 40] [--batch 8]``
+Run: ``python benchmarks/transfer_digits.py [--seeds 3] [--steps 30] [--batch 8]``
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def run(method, backbone, cache, Xtr, ytr, Xte, yte, idx, seed, steps, batch_siz
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 0], help="0 = all")
     args = parser.parse_args()

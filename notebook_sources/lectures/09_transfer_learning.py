@@ -407,10 +407,11 @@ grading.exercise("the running mean after one step", mu_after, reference_bn[1].ru
 #   the weights (they are averages over the last few dozen batches, taken while the weights
 #   still moved). So at the end the loop **re-estimates** them with the final weights on up to
 #   128 training images; frozen layers keep theirs. Without this, a network trained from
-#   scratch for a few dozen steps is far worse in evaluation mode than in training mode.
+#   scratch for a few dozen steps can be much worse in evaluation mode than in training mode
+#   (remove the re-estimation and rerun the scratch runs to see it).
 
 # %%
-STEPS, BATCH = 40, 8  # the step budget of every run
+STEPS, BATCH = 30, 8  # the step budget of every run
 
 
 def accuracy(model, X, y):
@@ -628,14 +629,13 @@ print(f"feature extraction beats every method that trains convolutions at "
 assert len(head_only_wins) == len(SIZES), "the text below assumes feature extraction wins"
 
 # %% [markdown]
-# What this table says, with its step budget: 40 steps of 8 images, so each run sees 320
-# images, fewer than a quarter of the largest training set.
-# - **Feature extraction wins at every label size** (asserted in the cell), and it varies
-#   least with the number of labels: a linear head of 650 parameters on fixed features needs
-#   few examples and few steps.
+# What this table says, with its step budget: 30 steps of 8 images, so each run sees 240
+# images, a sixth of the largest training set.
+# - **Feature extraction wins at every label size** (asserted in the cell): a linear head of
+#   650 parameters on fixed features needs few examples and few steps.
 # - The three methods that train convolutional layers — from random weights (scratch) or
 #   from pretrained ones (last stage, fine-tune all) — have 58,000 to 78,000 parameters to
-#   move in 40 steps, and end well below it. None of the runs is converged: the numbers
+#   move in 30 steps, and end below it. None of the runs is converged: the numbers
 #   compare what each method gets from **little data and little compute**. With far more
 #   steps, every method would climb (the benchmark `benchmarks/transfer_digits.py --steps`
 #   runs the same experiment with any budget).
@@ -705,8 +705,8 @@ assert balance["pretrained, grey"] < balance["random init, grey"]  # the text be
 # the local brightness. The printed ratio is 0 for the first kind and 1 for the second, so
 # it says how much of each set of filters is made of change detectors: the pretrained
 # filters, as a grey image sees them, are closer to zero-sum than the random ones they
-# started from. Pretraining on shapes turned the stem into edge and line detectors, which is
-# what a digit is made of. The first-layer
+# started from: pretraining on shapes pushed the stem towards detectors of edges and lines,
+# which is what a digit is made of. The first-layer
 # filters are the part of a network that Yosinski et al. (2014) found to transfer best
 # between tasks, and they are also the smallest part: 432 of the backbone's 78,432
 # parameters here.
