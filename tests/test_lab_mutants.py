@@ -5,9 +5,9 @@ tries every variant of the lab's table in :mod:`tools.variants`: each wrong vari
 its named test cells fail (so it loses that function's points), each correct variant must
 score 100 with no failing cell, and the unmodified solution must score 100 before and after
 all of them. Variants that break the harness on purpose (an error at definition, rebound
-globals) run first, so the table itself proves that they leave no trace. Finally, one wrong
-variant per lab is submitted to the real nbgrader: its gradebook score must equal the
-harness's.
+globals) run first, so the table itself proves that they leave no trace. Finally, for three labs of
+different kinds, one wrong variant is submitted to the real nbgrader: its gradebook score must
+equal the harness's.
 """
 
 from __future__ import annotations
@@ -97,8 +97,16 @@ def test_broken_variants_leave_no_trace(tried):
     assert tried["before"].ok and tried["after"].ok, _describe(tried["before"])
 
 
+# The real nbgrader grades one wrong variant of three labs that differ in kind (NumPy arrays,
+# a PyTorch training lab, frozen modules and optimizers): equal scores there show that the
+# harness grades as nbgrader does; doing it for every lab cost about 35 s of CI per lab.
+CROSS_CHECKED = ("lab01_linear_regression", "lab05_cnn_pytorch", "lab08_transfer_learning")
+
+
 def test_real_nbgrader_gives_the_harness_score(tried, tmp_path):
     lab = tried["lab"]
+    if lab not in CROSS_CHECKED:
+        pytest.skip("the harness is compared with nbgrader on " + ", ".join(CROSS_CHECKED))
     name = cross_check(lab)
     variant = next(v for v in variants_for(lab) if v.name == name)
     harness = next(r for r in tried["results"] if r.name == name)
