@@ -43,10 +43,8 @@ def _saboteurs(kernel: LabKernel) -> list[Variant]:
     ]
 
 
-@pytest.fixture(scope="module", params=_lab_params())
-def tried(request) -> dict:
+def _try_all(lab: str) -> dict:
     """One kernel per lab: saboteurs, the solution, every variant, the solution again."""
-    lab = request.param
     with LabKernel(lab) as kernel:
         saboteurs = [kernel.try_variant(v) for v in _saboteurs(kernel)]
         before = kernel.baseline()
@@ -54,6 +52,35 @@ def tried(request) -> dict:
         after = kernel.baseline()
     return {"lab": lab, "saboteurs": saboteurs, "before": before, "after": after,
             "results": results}
+
+
+_TRIES: dict = {}  # lab -> Future of _try_all, started ahead of its tests
+
+
+def _start_tries(request) -> None:
+    """Try the selected labs' variants two labs at a time in the background: each lab has its
+    own kernel, and the work is mostly that kernel's, so two run in little more than the time
+    of one on 2 cores."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    selected = []
+    for item in request.session.items:
+        lab = getattr(item, "callspec", None) and item.callspec.params.get("tried")
+        if lab and lab not in selected:
+            selected.append(lab)
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mutants")
+    for lab in selected:
+        _TRIES[lab] = pool.submit(_try_all, lab)
+    pool.shutdown(wait=False)
+
+
+@pytest.fixture(scope="module", params=_lab_params())
+def tried(request) -> dict:
+    """The results of :func:`_try_all` for one lab."""
+    if not _TRIES:
+        _start_tries(request)
+    future = _TRIES.get(request.param)
+    return future.result() if future is not None else _try_all(request.param)
 
 
 def _describe(result: VariantResult) -> str:
