@@ -13,6 +13,7 @@ equal the harness's.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -52,6 +53,20 @@ def _try_all(lab: str) -> dict:
         after = kernel.baseline()
     return {"lab": lab, "saboteurs": saboteurs, "before": before, "after": after,
             "results": results}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread_per_kernel():
+    """Two labs run at once here: one BLAS/torch thread per kernel (the variable reaches the
+    kernels, sandboxed ones too) keeps the 2 cores from being oversubscribed, which makes
+    spinning thread pools many times slower."""
+    saved = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    yield
+    if saved is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = saved
 
 
 _TRIES: dict = {}  # lab -> Future of _try_all, started ahead of its tests

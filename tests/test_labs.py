@@ -10,6 +10,7 @@ validate`` passes on the solution and ``validate --invert`` on the release.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -36,6 +37,20 @@ def _text(cell: dict) -> str:
 
 
 _student_solution = student_solution  # older name, kept for scripts that import it
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread_per_kernel():
+    """Two labs run at once here: one BLAS/torch thread per kernel (the variable reaches the
+    kernels, sandboxed ones too) keeps the 2 cores from being oversubscribed, which makes
+    spinning thread pools many times slower."""
+    saved = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    yield
+    if saved is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = saved
 
 
 _GRADINGS: dict = {}  # lab -> Future of grade_in_temp_course, started ahead of its tests
