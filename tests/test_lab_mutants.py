@@ -13,10 +13,10 @@ equal the harness's.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
+from tests.conftest import one_thread_per_kernel, start_ahead
 from tools.labs import ROOT, grade_in_temp_course, student_solution
 from tools.mutants import LabKernel, Variant, VariantResult, resolve, wrong
 from tools.variants import LABS, cross_check, variants_for
@@ -55,45 +55,15 @@ def _try_all(lab: str) -> dict:
             "results": results}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread_per_kernel():
-    """Two labs run at once here: one BLAS/torch thread per kernel (the variable reaches the
-    kernels, sandboxed ones too) keeps the 2 cores from being oversubscribed, which makes
-    spinning thread pools many times slower."""
-    saved = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    yield
-    if saved is None:
-        os.environ.pop("OMP_NUM_THREADS", None)
-    else:
-        os.environ["OMP_NUM_THREADS"] = saved
-
-
+_one_thread_per_kernel = pytest.fixture(scope="module", autouse=True)(one_thread_per_kernel)
 _TRIES: dict = {}  # lab -> Future of _try_all, started ahead of its tests
-
-
-def _start_tries(request) -> None:
-    """Try the selected labs' variants two labs at a time in the background: each lab has its
-    own kernel, and the work is mostly that kernel's, so two run in little more than the time
-    of one on 2 cores."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    selected = []
-    for item in request.session.items:
-        lab = getattr(item, "callspec", None) and item.callspec.params.get("tried")
-        if lab and lab not in selected:
-            selected.append(lab)
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mutants")
-    for lab in selected:
-        _TRIES[lab] = pool.submit(_try_all, lab)
-    pool.shutdown(wait=False)
 
 
 @pytest.fixture(scope="module", params=_lab_params())
 def tried(request) -> dict:
     """The results of :func:`_try_all` for one lab."""
-    if not _TRIES:
-        _start_tries(request)
+    if not _TRIES:  # each lab has its own kernel
+        _TRIES.update(start_ahead(request, "tried", _try_all))
     future = _TRIES.get(request.param)
     return future.result() if future is not None else _try_all(request.param)
 

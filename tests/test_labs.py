@@ -10,13 +10,13 @@ validate`` passes on the solution and ``validate --invert`` on the release.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import one_thread_per_kernel, start_ahead
 from tools.labs import ROOT, grade_in_temp_course, lab_names, nbgrader, student_solution
 
 LABS = lab_names()
@@ -39,46 +39,16 @@ def _text(cell: dict) -> str:
 _student_solution = student_solution  # older name, kept for scripts that import it
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread_per_kernel():
-    """Two labs run at once here: one BLAS/torch thread per kernel (the variable reaches the
-    kernels, sandboxed ones too) keeps the 2 cores from being oversubscribed, which makes
-    spinning thread pools many times slower."""
-    saved = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    yield
-    if saved is None:
-        os.environ.pop("OMP_NUM_THREADS", None)
-    else:
-        os.environ["OMP_NUM_THREADS"] = saved
-
-
+_one_thread_per_kernel = pytest.fixture(scope="module", autouse=True)(one_thread_per_kernel)
 _GRADINGS: dict = {}  # lab -> Future of grade_in_temp_course, started ahead of its tests
-
-
-def _start_gradings(request, tmp_path_factory) -> None:
-    """Grade every selected lab, two at a time, in the background. A grading is mostly waiting
-    for subprocesses (nbgrader, a sandboxed kernel), so two in parallel on 2 cores take little
-    more than one; the tests of a lab wait for its own grading only. Each lab has its own
-    temporary course and gradebook, so the gradings share nothing."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    selected = []
-    for item in request.session.items:
-        lab = getattr(item, "callspec", None) and item.callspec.params.get("graded")
-        if lab and lab not in selected:
-            selected.append(lab)
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="grade")
-    for lab in selected:
-        _GRADINGS[lab] = pool.submit(grade_in_temp_course, lab, tmp_path_factory.mktemp(lab))
-    pool.shutdown(wait=False)
 
 
 @pytest.fixture(scope="module", params=[pytest.param(lab, marks=_marks(lab)) for lab in LABS])
 def graded(request, tmp_path_factory):
     """Release, submit (solution and blank) and autograde one lab in a temporary course."""
-    if not _GRADINGS:
-        _start_gradings(request, tmp_path_factory)
+    if not _GRADINGS:  # each lab in its own temporary course and gradebook: nothing shared
+        _GRADINGS.update(start_ahead(request, "graded", lambda lab: grade_in_temp_course(
+            lab, tmp_path_factory.mktemp(lab))))
     future = _GRADINGS.get(request.param)
     if future is None:  # not foreseen (e.g. a test selected in an unusual way): grade now
         return grade_in_temp_course(request.param, tmp_path_factory.mktemp(request.param))
