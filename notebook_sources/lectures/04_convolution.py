@@ -45,8 +45,6 @@ from course import conv, data, plot
 from course.widgets import convolution_explorer
 from course.widgets.convolution import kernel_preset
 
-torch.set_default_dtype(torch.float64)  # exact comparisons in this lecture; CNNs use float32
-
 # %% [markdown]
 # ## 1. Why not fully connected layers for images?
 #
@@ -127,22 +125,20 @@ print(f"fully connected: {conv.linear_params(224 * 224 * 3, 1000):,}")
 print(f"1000 filters of 3x3x3: {conv.conv_params(3, 1000, 3):,}")
 
 # %% [markdown]
-# ## 2. Discrete convolution in 1-D and 2-D
+# ## 2. Convolution and cross-correlation
 #
-# **1-D.** For a signal $x$ and a kernel (filter) $w$ of length $F$, the **convolution** and
-# the **cross-correlation** are
+# **1-D.** For a signal $x$ and a kernel (filter) $w$ of length $F$, the
+# **cross-correlation** and the **convolution** are
 #
-# $$(x * w)[n] = \sum_{k} x[n - k]\, w[k], \qquad
-# (x \star w)[n] = \sum_{k=0}^{F-1} x[n + k]\, w[k].$$
+# $$(x \star w)[n] = \sum_{k=0}^{F-1} x[n + k]\, w[k], \qquad
+# (x * w)[n] = \sum_{k=0}^{F-1} x[n - k]\, w[k].$$
 #
 # The cross-correlation is the sliding window: lay $w$ over $x$ starting at position $n$,
 # multiply element by element, add up. The convolution does the same with the kernel read
-# backwards, $x * w = x \star \overleftarrow{w}$ (up to where the output starts). It is the
+# backwards, $x * w = x \star \overleftarrow{w}$ (up to where the output starts); it is the
 # discrete form of $(f * g)(t) = \int f(\tau)\, g(t - \tau)\, d\tau$ from signal processing.
-#
-# Both, written as loops that read like the formulas, on a signal that is zero except for
-# two spikes, and compared with NumPy's `np.convolve` and `np.correlate` (we keep only
-# **valid** positions, where the kernel lies entirely inside the signal):
+# Both as loops that read like the formulas, on a signal that is zero except for two spikes,
+# compared with NumPy (only **valid** positions, where the kernel lies inside the signal):
 
 
 # %%
@@ -170,23 +166,20 @@ assert np.array_equal(convolve1d(x1, w1), np.convolve(x1, w1, "valid"))
 assert np.array_equal(convolve1d(x1, w1), correlate1d(x1, w1[::-1]))
 
 # %% [markdown]
-# Around each spike the convolution writes a copy of the kernel, scaled by the spike,
-# in its own order: $1, 2, 3$. The correlation writes the kernel backwards: $3, 2, 1$. A
-# spike is an **impulse**, and what a filter writes for an impulse is its **impulse
-# response** — for a convolution, the kernel itself.
+# Around each spike the convolution writes a copy of the kernel, scaled by the spike, in its
+# own order: $1, 2, 3$; the correlation writes it backwards: $3, 2, 1$. What a filter writes
+# for a spike (an **impulse**) is its **impulse response**: for a convolution, the kernel.
 #
-# **2-D.** An image $X$ and an $F \times F$ kernel $W$ give the output
+# **2-D.** An image $X$ and an $F \times F$ kernel $W$ give
 #
-# $$Z[i, j] = (X \star W)[i, j] = \sum_{m=0}^{F-1} \sum_{n=0}^{F-1} X[i + m,\, j + n]\, W[m, n]
-# \qquad \text{(cross-correlation)},$$
+# $$(X \star W)[i, j] = \sum_{m=0}^{F-1} \sum_{n=0}^{F-1} X[i + m,\, j + n]\, W[m, n],
+# \qquad (X * W)[i, j] = \sum_{m} \sum_{n} X[i - m,\, j - n]\, W[m, n],$$
 #
-# $$(X * W)[i, j] = \sum_{m} \sum_{n} X[i - m,\, j - n]\, W[m, n]
-# \qquad \text{(convolution: the kernel rotated by 180°)}.$$
-#
-# The output $Z$ is called a **feature map**: $Z[i, j]$ is large where the neighbourhood of
-# pixel $(i, j)$ looks like the kernel. Here is the double sum as loops, compared with the
-# course's reference `conv.correlate2d` and with PyTorch, on the 7x7 grid and the Sobel
-# kernel of the explorer below.
+# and the two differ only by a flip of the kernel in both axes, a rotation by 180°:
+# $X * W = X \star \operatorname{rot}_{180}(W)$. The output is a **feature map**: $Z[i, j]$
+# is large where the neighbourhood of pixel $(i, j)$ looks like the kernel. The double sum as
+# loops, compared with the course's `conv.correlate2d` and with PyTorch on the 7x7 grid and
+# the Sobel kernel of the explorer below:
 
 
 # %%
@@ -203,7 +196,7 @@ def correlate2d_loops(x, w):
 
 
 explorer = convolution_explorer(source="grid", kernel="Sobel x")
-grid = explorer.input[0]  # (7, 7), the grid the explorer shows
+grid = explorer.input[0]  # (7, 7) float64, the grid the explorer shows
 sobel_x = explorer.kernel  # (3, 3)
 Z = correlate2d_loops(grid, sobel_x)
 Z_torch = F.conv2d(torch.from_numpy(grid)[None, None], torch.from_numpy(sobel_x)[None, None])
@@ -215,45 +208,18 @@ assert np.array_equal(Z, Z_torch[0, 0].numpy())
 assert np.array_equal(Z, explorer.output)
 
 # %% [markdown]
-# The Sobel kernel subtracts the column on the left from the column on the right, so the
-# feature map is large where the grid gets brighter from left to right — along the boundary
-# between the 0/1 part and the 3s. Press *play* or drag *window position* to watch the window
-# slide; the text under the picture lists the nine products of the current window and their
-# sum. Type your own grid or kernel, too.
+# Sobel x subtracts the column on the left from the column on the right, so the feature map
+# is large where the grid gets brighter from left to right — along the boundary between the
+# 0/1 part and the 3s. Press *play* or drag *window position* to watch the window slide; the
+# text under the picture lists the nine products of the current window and their sum. Type
+# your own grid or kernel; set the operation to *convolution (flip)* and the output changes
+# sign (Sobel rotated by 180° is minus Sobel).
 
 # %%
 explorer
 
 # %% [markdown]
-# **Check yourself.** What does the cross-correlation with the kernel
-# $\begin{bmatrix}0&0&0\\0&0&1\\0&0&0\end{bmatrix}$ do to an image? And the convolution with
-# the same kernel?
-#
-# <details><summary>Answer</summary>
-#
-# With 'same' padding the window of output $(i, j)$ is centred on input $(i, j)$, and the
-# correlation copies the pixel to the right of the centre: $Z[i, j] = X[i, j + 1]$, so the
-# image moves one pixel to the **left** (a zero comes in from the padding). The convolution
-# reads the flipped kernel, whose 1 is on the left: $Z[i, j] = X[i, j - 1]$, the image moves
-# one pixel to the **right**. The cell below checks both on a ramp.
-# </details>
-
-# %%
-ramp = np.tile(np.arange(5.0), (5, 1))  # every row is 0 1 2 3 4
-right_one = np.zeros((3, 3))
-right_one[1, 2] = 1
-print("input row:                          ", ramp[0])
-print("correlation (same padding), row 0:  ", conv.correlate2d(ramp, right_one, padding="same")[0])
-print("convolution (same padding), row 0:  ", conv.convolve2d(ramp, right_one, padding="same")[0])
-
-# %% [markdown]
-# ## 3. Convolution vs cross-correlation: the flipped kernel
-#
-# The two operations differ only by a flip of the kernel in both axes (a rotation by 180°):
-#
-# $$X * W = X \star \operatorname{rot}_{180}(W).$$
-#
-# The quickest way to see the flip is the 2-D impulse response: put a single 1 in an image of
+# The quickest way to see the flip is the 2-D impulse response: a single 1 in an image of
 # zeros. The convolution writes the kernel; the correlation writes it rotated.
 
 # %%
@@ -262,20 +228,17 @@ impulse[2, 2] = 1
 numbers = np.arange(1.0, 10.0).reshape(3, 3)  # an asymmetric kernel: 1 ... 9
 by_convolution = conv.convolve2d(impulse, numbers, padding="same")
 by_correlation = conv.correlate2d(impulse, numbers, padding="same")
-print("kernel:\n", numbers[:, :].astype(int))
-print("convolution of the impulse:\n", by_convolution.astype(int))
-print("cross-correlation of the impulse:\n", by_correlation.astype(int))
 assert np.array_equal(by_convolution[1:4, 1:4], numbers)
 assert np.array_equal(by_correlation[1:4, 1:4], numbers[::-1, ::-1])
 
 fig, axes = plt.subplots(1, 3, figsize=(9, 3))
 panels = [
     (impulse, "impulse"),
-    (by_convolution, "convolution: kernel"),
-    (by_correlation, "correlation: kernel rotated"),
+    (by_convolution, "convolution: the kernel"),
+    (by_correlation, "correlation: kernel rotated 180°"),
 ]
 for ax, (img, title) in zip(axes, panels, strict=True):
-    ax.imshow(img, cmap="Blues", vmin=0, vmax=9)
+    ax.imshow(img, cmap="Blues", vmin=0, vmax=12)
     for (r, c), v in np.ndenumerate(img):
         if v:
             ax.text(c, r, f"{v:g}", ha="center", va="center")
@@ -286,8 +249,8 @@ plt.show()
 
 # %% [markdown]
 # **What deep learning calls convolution is cross-correlation.** `torch.nn.functional.conv2d`
-# (and `nn.Conv2d`, and TensorFlow, and JAX) does not flip the kernel. Check it on the grid
-# of section 2 with the asymmetric kernel:
+# (and `nn.Conv2d`, TensorFlow and JAX) does not flip the kernel. Check it on the grid with
+# the asymmetric kernel:
 
 # %%
 x_t = torch.from_numpy(grid)[None, None]  # (N=1, C=1, 7, 7), the layout PyTorch expects
@@ -295,40 +258,19 @@ w_t = torch.from_numpy(numbers)[None, None]  # (K=1, C=1, 3, 3)
 torch_out = F.conv2d(x_t, w_t)[0, 0].numpy()
 print("torch conv2d == cross-correlation:", np.allclose(torch_out, conv.correlate2d(grid, numbers)))
 print("torch conv2d == convolution:      ", np.allclose(torch_out, conv.convolve2d(grid, numbers)))
-flipped = F.conv2d(x_t, torch.flip(w_t, dims=(-2, -1)))[0, 0].numpy()
-print(
-    "torch conv2d with the kernel flipped == convolution:",
-    np.allclose(flipped, conv.convolve2d(grid, numbers)),
-)
 
 # %% [markdown]
-# Why does nobody mind? A network *learns* its kernels. If the best kernel for a true
-# convolution is $W$, the best kernel for a correlation is $\operatorname{rot}_{180}(W)$, and
-# gradient descent finds that one just as well. Correlation is simpler to write, so libraries
-# use it. The flip matters when you copy a kernel from a signal-processing text or when you
-# need the algebra of true convolution: it is **commutative** ($x * w = w * x$) and
-# associative, and the correlation is not.
+# Why does nobody mind? A network *learns* its kernels (section 6 shows how): if the best
+# kernel for a true convolution is $W$, the best kernel for a correlation is
+# $\operatorname{rot}_{180}(W)$, and gradient descent finds that one just as well.
+# Correlation is simpler to write, so libraries use it. The flip matters when you copy a
+# kernel from a signal-processing text, or need the algebra of true convolution: it is
+# **commutative** ($x * w = w * x$) and associative, the correlation is not.
 
 # %%
 a, b = np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5])
 print("convolution:  a * b =", np.convolve(a, b), "  b * a =", np.convolve(b, a))
 print("correlation:  a ⋆ b =", np.correlate(a, b, "full"), " b ⋆ a =", np.correlate(b, a, "full"))
-
-# %% [markdown]
-# In the explorer below the input is the impulse and the kernel is *emboss* (asymmetric);
-# the operation is set to **convolution (flip)**, so the output shows the kernel itself.
-# Switch to cross-correlation and watch the output rotate; try a symmetric kernel (box
-# blur, Laplacian), for which the toggle changes nothing.
-
-# %%
-explorer = convolution_explorer(
-    source="grid", kernel="emboss", grid="0 0 0 0 0\n0 0 0 0 0\n0 0 1 0 0\n0 0 0 0 0\n0 0 0 0 0"
-)
-with explorer.batch():
-    explorer.padding_mode.value = "same"
-    explorer.operation.value = "convolution"
-assert np.array_equal(explorer.output[1:4, 1:4], explorer.kernel)
-explorer
 
 # %% [markdown]
 # **Check yourself.** For which kernels do convolution and cross-correlation give the same
@@ -345,12 +287,8 @@ explorer
 for name in ("box blur", "Gaussian blur", "sharpen", "Laplacian", "Sobel x", "emboss"):
     k = kernel_preset(name)[0]
     rotated = k[::-1, ::-1]
-    verdict = (
-        "same"
-        if np.array_equal(rotated, k)
-        else ("minus" if np.array_equal(rotated, -k) else "different")
-    )
-    print(f"{name:14s}: rotated by 180° is {verdict}")
+    same, minus = np.array_equal(rotated, k), np.array_equal(rotated, -k)
+    print(f"{name:14s}: rotated by 180° is " + ("same" if same else "minus" if minus else "other"))
 
 # %% [markdown]
 # ## 4. Inductive biases: what a convolution assumes about images
@@ -464,7 +402,8 @@ def conv_circular(x, w):
 
 photo = data.load_photo(gray=True, size=(150, 128))  # (150, 128) in [0, 1]
 x_photo = torch.from_numpy(photo)[None, None]  # (1, 1, 150, 128)
-w_random = torch.randn(1, 1, 5, 5, generator=torch.Generator().manual_seed(0))
+gen = torch.Generator().manual_seed(0)
+w_random = torch.randn(1, 1, 5, 5, generator=gen, dtype=torch.float64)  # like the photo
 dy, dx = 20, 35
 shift_then_conv = conv_circular(shift(x_photo, dy, dx), w_random)
 conv_then_shift = shift(conv_circular(x_photo, w_random), dy, dx)
@@ -472,7 +411,7 @@ equivariance_error = (shift_then_conv - conv_then_shift).abs().max().item()
 print(f"convolution:     max |conv(shift(x)) - shift(conv(x))| = {equivariance_error:.1e}")
 
 tiny = torch.from_numpy(data.load_photo(gray=True, size=(24, 20)))  # 24·20 = 480 pixels
-dense = torch.randn(480, 480, generator=torch.Generator().manual_seed(0))  # a random dense layer
+dense = torch.randn(480, 480, generator=gen, dtype=torch.float64)  # a random dense layer
 
 
 def dense_layer(img):
@@ -559,36 +498,41 @@ print(f"max |sobel(rot(x)) - rot(x filtered with rot⁻¹(sobel))| = {error_rota
 #   $G_x = [1, 2, 1]^\top [-1, 0, 1]$, and $G_y = G_x^\top$;
 # * **Laplacian** — the sum of the second derivatives,
 #   $\begin{bmatrix}0&1&0\\1&-4&1\\0&1&0\end{bmatrix}$: zero on flat regions and linear ramps;
-# * **Gabor** — a wave under a Gaussian envelope, tuned to an orientation $\theta$ and a
-#   wavelength $\lambda$ (Gabor, 1946; Daugman, 1985). With rotated coordinates
-#   $x' = x\cos\theta + y\sin\theta$, $y' = -x\sin\theta + y\cos\theta$,
+# * **Gabor** — stripes under a Gaussian envelope, tuned to an orientation $\theta$ and a
+#   wavelength $\lambda$ (Gabor, 1946; Daugman, 1985). We measure $\theta$ as in a maths
+#   plot, counter-clockwise from the $x$ axis with $y$ pointing **up** (image rows grow
+#   downwards, so $y = -\text{row}$), and let it be the angle of the stripes you see in the
+#   plotted kernel. With $x' = x\cos\theta + y\sin\theta$ along the stripes and
+#   $y' = -x\sin\theta + y\cos\theta$ across them,
 #
-# $$g(x, y) = \exp\!\Big(-\frac{x'^2 + \gamma^2 y'^2}{2\sigma^2}\Big)\,
-# \cos\!\Big(2\pi\frac{x'}{\lambda} + \psi\Big),$$
+# $$g(x, y) = \exp\!\Big(-\frac{\gamma^2 x'^2 + y'^2}{2\sigma^2}\Big)\,
+# \cos\!\Big(2\pi\frac{y'}{\lambda} + \psi\Big),$$
 #
-# where $\sigma$ is the width of the envelope and $\gamma$ its aspect ratio. Gabor filters
-# model the receptive fields of the simple cells that Hubel & Wiesel (1962) found in the
-# visual cortex (Daugman, 1985), and the first layer of a CNN trained on natural images
-# learns filters that look much like them (Krizhevsky et al., 2012, figure 3; lecture 10).
+# where $\sigma$ is the width of the envelope across the stripes and $\gamma < 1$ stretches
+# it along them. Gabor filters model the receptive fields of the simple cells that Hubel &
+# Wiesel (1962) found in the visual cortex (Daugman, 1985), and the first layer of a CNN
+# trained on natural images learns filters that look much like them (Krizhevsky et al.,
+# 2012, figure 3; lecture 10).
 
 
 # %%
 # check: L04 gabor
 def gabor_kernel(size, sigma, theta, wavelength, gamma=0.5, psi=0.0):
-    """Gabor kernel (size, size), size odd: a cosine wave with the given wavelength (pixels)
-    and orientation theta (radians, 0 = the wave runs along x, i.e. vertical stripes) under
-    a Gaussian envelope of width sigma and aspect ratio gamma."""
+    """Gabor kernel (size, size), size odd: stripes at angle theta (radians, counter-clockwise
+    from the x axis, y pointing up as the kernel is plotted; 0 = horizontal stripes), a cosine
+    of the given wavelength (pixels) across them, under a Gaussian envelope of width sigma
+    across and sigma / gamma along the stripes."""
     if size % 2 == 0:
         raise ValueError(f"size must be odd so that the kernel has a centre pixel; got {size}")
     half = size // 2
-    y, x = np.mgrid[-half : half + 1, -half : half + 1]  # rows (y) point down, columns (x) right
-    x_rot = x * np.cos(theta) + y * np.sin(theta)
-    y_rot = -x * np.sin(theta) + y * np.cos(theta)
-    envelope = np.exp(-(x_rot**2 + gamma**2 * y_rot**2) / (2 * sigma**2))
-    return envelope * np.cos(2 * np.pi * x_rot / wavelength + psi)
+    rows, cols = np.mgrid[-half : half + 1, -half : half + 1]
+    x, y = cols, -rows  # x to the right, y up: rows grow downwards
+    along = x * np.cos(theta) + y * np.sin(theta)  # x'
+    across = -x * np.sin(theta) + y * np.cos(theta)  # y'
+    envelope = np.exp(-(gamma**2 * along**2 + across**2) / (2 * sigma**2))
+    return envelope * np.cos(2 * np.pi * across / wavelength + psi)
 
 
-# %% [markdown]
 # A **filter bank** is a set of filters applied to the same image; it is exactly one
 # convolutional layer with $K$ output channels, and it produces $K$ feature maps. We put the
 # ten kernels, each padded with zeros to 11x11, into one weight tensor of shape
@@ -655,9 +599,11 @@ plt.show()
 # %% [markdown]
 # Read the maps: the Sobel filters respond to vertical (x) and horizontal (y) edges with a
 # sign that says whether the brightness goes up or down; the Laplacian marks thin lines and
-# fine texture; each Gabor filter picks out edges and stripes at its own orientation (compare
-# the responses of the four Gabor maps along the same edges). A CNN's first layer is such a bank —
-# with learned filters.
+# fine texture. Each Gabor map is made of short strokes parallel to its kernel's stripes:
+# Gabor 0° lights up horizontal structures (the mouth, the glasses, the ribbons on the
+# uniform), Gabor 90° vertical ones (the edge of the flag on the left), and the 45° and 135°
+# maps show strokes that rise (/) and fall (\\) to the right. A CNN's first layer is such a
+# bank — with learned filters (section 5).
 #
 # In the explorer, the photo is filtered with the Sobel x kernel. Pick the other presets
 # (or type a kernel), change the size of the photo, and move the window.
@@ -693,7 +639,7 @@ explorer
 # %%
 photo_rgb = data.load_photo(size=(150, 128)).transpose(2, 0, 1)  # (S=3, X=150, Y=128)
 layer = nn.Conv2d(in_channels=3, out_channels=8, kernel_size=5, padding="same")  # H=8, M=N=5
-x_rgb = torch.from_numpy(photo_rgb)[None]  # (1, 3, 150, 128)
+x_rgb = torch.from_numpy(photo_rgb).float()[None]  # (1, 3, 150, 128), float32 like the layer
 z = layer(x_rgb)
 print("input   X×Y×S  :", tuple(x_rgb.shape), " (batch, S, X, Y)")
 print("weights H×S×M×N:", tuple(layer.weight.shape), " bias:", tuple(layer.bias.shape))
@@ -707,7 +653,7 @@ by_hand = layer.bias[h].item() + sum(
 )
 print(
     "map 0 == bias + sum over channels of 2-D correlations:",
-    np.allclose(by_hand, z[0, h].detach().numpy()),
+    np.allclose(by_hand, z[0, h].detach().numpy(), atol=1e-5),  # float32: 7 digits
 )
 
 # %% [markdown]
@@ -935,7 +881,7 @@ def dilate_kernel(w, d):
 
 
 w3x3 = np.arange(1.0, 10.0).reshape(3, 3)
-x9 = torch.randn(1, 1, 9, 9)
+x9 = torch.randn(1, 1, 9, 9, dtype=torch.float64)  # like the NumPy kernel
 for d in (1, 2, 3):
     effective = d * (3 - 1) + 1
     dilated = F.conv2d(x9, torch.from_numpy(w3x3)[None, None], dilation=d)
@@ -1012,8 +958,8 @@ print("effective size:", 3 * (3 - 1) + 1, " output size:", conv.output_size(7, 3
 
 # %%
 # check: L04 1x1 convolution
-x64 = torch.randn(1, 64, 16, 16)  # 64 channels
-one_by_one = nn.Conv2d(64, 16, kernel_size=1)  # 64 -> 16 channels
+x64 = torch.randn(1, 64, 16, 16, dtype=torch.float64)  # 64 channels; float64: exact comparisons
+one_by_one = nn.Conv2d(64, 16, kernel_size=1, dtype=torch.float64)  # 64 -> 16 channels
 W11 = one_by_one.weight[:, :, 0, 0]  # (16, 64)
 as_matrix = (W11 @ x64[0].reshape(64, -1) + one_by_one.bias[:, None]).reshape(
     16, 16, 16
@@ -1239,7 +1185,7 @@ for stride in (1, 2):
     x_leaf = torch.from_numpy(x5)[None, None].clone().requires_grad_(True)
     w_leaf = torch.from_numpy(kernel9)[None, None].clone().requires_grad_(True)
     out = F.conv2d(x_leaf, w_leaf, stride=stride)
-    G = torch.randn(out.shape, generator=torch.Generator().manual_seed(stride))
+    G = torch.randn(out.shape, generator=torch.Generator().manual_seed(stride), dtype=out.dtype)
     out.backward(G)  # autograd: x_leaf.grad = dL/dX, w_leaf.grad = dL/dW for L = sum(G * out)
     T_s = conv_matrix(kernel9, (5, 5), stride=stride)
     dx_matrix = (T_s.T @ G.numpy().ravel()).reshape(5, 5)
@@ -1375,8 +1321,8 @@ print(
 )
 
 # a grouped convolution is g convolutions side by side
-x_groups = torch.randn(1, 8, 10, 10)
-w_groups = torch.randn(6, 4, 3, 3)  # K=6 filters of depth S/g = 8/2 = 4
+x_groups = torch.randn(1, 8, 10, 10, dtype=torch.float64)
+w_groups = torch.randn(6, 4, 3, 3, dtype=torch.float64)  # K=6 filters of depth S/g = 8/2 = 4
 together = F.conv2d(x_groups, w_groups, groups=2)
 side_by_side = torch.cat(
     [F.conv2d(x_groups[:, :4], w_groups[:3]), F.conv2d(x_groups[:, 4:], w_groups[3:])], dim=1
@@ -1396,9 +1342,9 @@ print(
 # right.
 
 # %%
-x_def = torch.randn(1, 1, 8, 8)
-w_def = torch.randn(1, 1, 3, 3)
-offsets = torch.zeros(1, 2 * 3 * 3, 6, 6)  # (N, 2·F·F, H', W'): (dy, dx) per tap and position
+x_def = torch.randn(1, 1, 8, 8, dtype=torch.float64)
+w_def = torch.randn(1, 1, 3, 3, dtype=torch.float64)
+offsets = torch.zeros(1, 2 * 3 * 3, 6, 6, dtype=torch.float64)  # (N, 2·F·F, H', W'): (dy, dx) per tap and position
 print(
     "offsets 0 == conv2d:",
     torch.allclose(deform_conv2d(x_def, offsets, w_def), F.conv2d(x_def, w_def)),
