@@ -33,6 +33,8 @@
 # %% setup
 
 # %%
+import time
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -621,7 +623,85 @@ explorer
 # A blur should keep the brightness of flat regions ($c \cdot 1 = c$); an edge or line
 # detector should stay silent there ($c \cdot 0 = 0$). The sums are printed above the figure.
 # </details>
+
+
+# %% [markdown]
+# ## 5. Learning a filter by gradient descent
 #
+# "CNNs learn their filters" means: the kernel is a tensor of parameters, the loss is a
+# differentiable function of it, and gradient descent (lecture 02) with gradients from
+# backpropagation (lecture 03) moves it. The smallest experiment: hide a kernel — Sobel x —
+# make input/output pairs with it, and recover it from a random start by minimizing the
+# mean squared error between our layer's output and the targets. The inputs are 16 images of
+# random noise; the loop is the whole training procedure.
+
+# %%
+hidden = torch.tensor(kernel_preset("Sobel x")[0], dtype=torch.float32)[None, None]  # (1,1,3,3)
+X_noise = torch.randn(16, 1, 32, 32, generator=torch.Generator().manual_seed(0))  # 16 images
+Y_noise = F.conv2d(X_noise, hidden)  # (16, 1, 30, 30): what the hidden filter makes of them
+
+
+def learn_kernel(X, Y, lr=0.3, num_steps=100, seed=0):
+    """Fit a 3x3 kernel w so that conv2d(X, w) ≈ Y by gradient descent on the mean squared
+    error. X: (N, 1, H, W), Y: (N, 1, H - 2, W - 2). Returns (w: (1, 1, 3, 3), losses)."""
+    w = torch.randn(1, 1, 3, 3, generator=torch.Generator().manual_seed(seed))  # random start
+    w.requires_grad_(True)
+    losses = []
+    for _ in range(num_steps):
+        loss = ((F.conv2d(X, w) - Y) ** 2).mean()  # forward
+        loss.backward()  # backward: w.grad = dloss/dw
+        with torch.no_grad():
+            w -= lr * w.grad  # the gradient step
+            w.grad.zero_()
+        losses.append(loss.item())
+    return w.detach(), losses
+
+
+start = time.perf_counter()
+learned, losses_noise = learn_kernel(X_noise, Y_noise)
+print(f"100 steps in {time.perf_counter() - start:.2f} s; loss {losses_noise[0]:.1f} -> "
+      f"{losses_noise[-1]:.1e}")
+print("hidden kernel:\n", hidden[0, 0].numpy())
+print("learned kernel (rounded to 4 decimals):\n", learned[0, 0].numpy().round(4) + 0.0)
+print(f"largest error: {(learned - hidden).abs().max().item():.1e}")
+assert torch.allclose(learned, hidden, atol=1e-4)
+
+# %% [markdown]
+# The same loop on the photo (one 150x128 image and its Sobel x map) is a lesson about data:
+# neighbouring pixels of a photo are nearly equal, so the loss hardly changes when the kernel
+# changes in a way that only matters for fine, pixel-to-pixel detail. The loss falls, slowly,
+# while the kernel stays far from Sobel (an ill-conditioned problem, as in lecture 02):
+
+# %%
+X_photo = torch.from_numpy(photo).float()[None, None]  # (1, 1, 150, 128)
+learned_photo, losses_photo = learn_kernel(X_photo, F.conv2d(X_photo, hidden))
+print("learned from the photo:\n", learned_photo[0, 0].numpy().round(2) + 0.0)
+print(f"loss {losses_photo[-1]:.1e}, largest error {(learned_photo - hidden).abs().max():.2f}")
+
+fig, axes = plt.subplots(1, 4, figsize=(14, 3.2), gridspec_kw={"width_ratios": [1.6, 1, 1, 1]})
+axes[0].semilogy(losses_noise, label="noise images")
+axes[0].semilogy(losses_photo, label="the photo")
+axes[0].set_xlabel("step")
+axes[0].set_ylabel("mean squared error")
+axes[0].set_title("loss")
+axes[0].legend()
+for ax, k, title in zip(
+    axes[1:], (hidden, learned, learned_photo), ("hidden: Sobel x", "learned (noise)", "learned (photo)")
+):
+    ax.imshow(k[0, 0], cmap="RdBu_r", vmin=-2.5, vmax=2.5)
+    for (r, c), v in np.ndenumerate(k[0, 0].numpy()):
+        ax.text(c, r, f"{round(v, 2) + 0.0:.2f}", ha="center", va="center", fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
+plt.show()
+
+# %% [markdown]
+# A CNN does the same with many kernels at once and a loss that comes from the task (the
+# class of a digit, in lecture 05) instead of a hidden kernel: nobody tells it to learn edge
+# detectors, yet its first layer ends up with filters much like the bank above.
+
+# %% [markdown]
 # ## 6. Multi-channel convolution
 #
 # A colour image has $S = 3$ channels, and the feature maps of a layer are the channels of the
@@ -922,26 +1002,59 @@ for ax, d in zip(axes, (1, 2, 3), strict=True):
 plt.show()
 
 # %% [markdown]
-# In the explorer the 7x7 grid is filtered with a dilation of 2: the window is 5x5, the
-# kernel's taps are the highlighted cells, and the output is 3x3.
+# ### Dilation or subsampling?
+#
+# Both let a later layer see more of the image without a bigger kernel. **Subsampling** — a
+# stride, or a pooling layer (lecture 05) — shrinks the feature map, so a 3x3 window on the
+# smaller map covers more of the input. **Dilation** keeps the map at full resolution and
+# spreads the taps instead. Four two-layer stacks of 3x3 box blurs, each with 18 weights, on
+# the same crop of the photo; the receptive field is measured with `footprint` from section
+# 3 and compared with `conv.receptive_field`:
+
 
 # %%
-explorer = convolution_explorer(source="grid", kernel="Laplacian")
-explorer.dilation.value = 2
-assert explorer.output.shape == (3, 3)
-explorer
+def box3(stride=1, dilation=1):
+    """A 3x3 box blur as a layer; padding = dilation keeps the size when stride = 1."""
+    layer = nn.Conv2d(1, 1, 3, stride=stride, dilation=dilation, padding=dilation, bias=False)
+    nn.init.constant_(layer.weight, 1 / 9)
+    return layer
+
+
+ways = {  # name: ((kernel, stride, dilation) per layer, the stack)
+    "plain": ([(3, 1, 1), (3, 1, 1)], nn.Sequential(box3(), box3())),
+    "dilated (d = 2)": ([(3, 1, 1), (3, 1, 2)], nn.Sequential(box3(), box3(dilation=2))),
+    "strided (S = 2)": ([(3, 2, 1), (3, 1, 1)], nn.Sequential(box3(stride=2), box3())),
+    "avg pool 2x2": ([(3, 1, 1), (2, 2, 1), (3, 1, 1)], nn.Sequential(box3(), nn.AvgPool2d(2), box3())),
+}
+crop = torch.from_numpy(photo[20:84, 32:96]).float()[None, None]  # (1, 1, 64, 64): the face
+fig, axes = plt.subplots(1, 5, figsize=(15, 3.4))
+plot.image(crop[0, 0], ax=axes[0], title="input\n64x64")
+for ax, (name, (layers, stack)) in zip(axes[1:], ways.items(), strict=True):
+    with torch.no_grad():
+        out = stack(crop)[0, 0]
+    seen = int((footprint(stack).sum(axis=0) > 0).sum())  # measured receptive field
+    weights = sum(p.numel() for p in stack.parameters())
+    print(f"{name:16s}: output {tuple(out.shape)}, receptive field {seen}x{seen} "
+          f"(conv.receptive_field: {conv.receptive_field(layers)}), {weights} weights")
+    assert seen == conv.receptive_field(layers)
+    plot.image(out, ax=ax, title=f"{name}\n{out.shape[0]}x{out.shape[1]}, sees {seen}x{seen}")
+plt.show()
+
+holes = footprint(nn.Sequential(box3(dilation=2), box3(dilation=2))) > 0  # d = 2 twice
+read = np.flatnonzero(holes.any(axis=0))  # the columns that are read
+span = read[-1] - read[0] + 1
+print(f"two layers with d = 2: span {span}x{span} = {span**2} pixels, of which {holes.sum()} are read")
 
 # %% [markdown]
-# **Check yourself.** A 3x3 kernel with $d = 3$ on a 7x7 input without padding: effective
-# size and output size?
-#
-# <details><summary>Answer</summary>
-#
-# $3 \cdot (3 - 1) + 1 = 7$: the kernel spans the whole input, and the output is $1 \times 1$.
-# </details>
-
-# %%
-print("effective size:", 3 * (3 - 1) + 1, " output size:", conv.output_size(7, 3, dilation=3))
+# The answer to the question: the dilated stack sees as far as the strided one (7x7; the
+# pooled one 8x8) with the same 18 weights, but keeps all 64x64 outputs — in the figure it is
+# blurrier than the plain stack, not coarser. The strided and pooled stacks keep a quarter
+# of the outputs (32x32, visibly blocky), so every later layer has a quarter of the work, and
+# the map no longer says exactly *where* something is. For classifying a whole image that is
+# a fair trade, and most CNNs subsample (lectures 05–06); when every pixel needs an answer
+# (segmentation, audio), dilation grows the receptive field without losing resolution (Yu &
+# Koltun, 2016). Its pitfall is the last line printed: stacking the same dilation reads only
+# some of the pixels it spans ("gridding"), which is why dilated stacks mix rates (1, 2, 4).
 
 # %% [markdown]
 # ## 9. 1x1 convolution
