@@ -24,14 +24,19 @@ def setup(seed: int = 0, quiet: bool = False):
     from course import train
 
     train.set_seed(seed)
-    device = train.get_device()
+    try:
+        device = train.get_device()
+    except ImportError:  # a NumPy-only lab graded where torch cannot be imported
+        device = None
     if not quiet:
-        import torch
-
+        try:
+            from torch import __version__ as torch_version
+        except ImportError:
+            torch_version = "not available"
         where = " | Colab" if _in_colab() else ""
         print(
             f"course {__version__} | Python {platform.python_version()} | "
-            f"torch {torch.__version__} | {device}{where} | seed {seed}"
+            f"torch {torch_version} | {device or 'cpu'}{where} | seed {seed}"
         )
     return device
 

@@ -1,0 +1,376 @@
+"""The second verdict: the lab's own tests, run where the submission cannot reach them.
+
+Whatever runs in the student's kernel can rewrite the test cells that run after it (an input
+transformer, a patched ``np.allclose``, an "oracle" object that reads the expected value from
+the checker's frame), so nbgrader's verdict rests on the word of the process it judges. The
+referee computes a second verdict without that trust:
+
+1. a **worker** (:mod:`grader.worker`) runs the submission's code cells in a fresh sandbox
+   (:func:`grader.sandbox.bwrap_command`: no course root, no network, an unprivileged user;
+   for a NumPy-only lab, ``torch``, ``torchvision``, ``scipy`` and ``course.conv`` are
+   replaced by stand-ins whose import fails, so the environment enforces the rule);
+2. the referee, a separate process that runs only the instructor's code, executes the lab's
+   setup cells and test cells **from the instructor's source notebook** (hidden tests
+   included), with every name a solution cell defines bound to a proxy that calls the
+   student's function in the worker. Only plain data crosses (:mod:`grader.wire`): arrays,
+   numbers, strings, containers, generator states; arguments changed in place by the student's
+   function are written back, so the "caller's data unchanged" tests still bite. References
+   and checks run on the referee's side;
+3. it prints one JSON document: per test cell (``grade_id``) whether it passed and the
+   checker's message.
+
+:class:`grader.verdict.SecondVerdict` (in ``nbgrader autograde``) takes the lower of the two
+verdicts per test cell and lists every disagreement in the review report.
+
+Run as ``python -m grader.referee job.json``; the job names the source notebook, the
+submission's code cells, whether the lab is NumPy-only, the per-call timeout and the folders
+to hide.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from grader import sandbox, wire
+
+__all__ = ["Worker", "WorkerGone", "referee", "solution_names", "main"]
+
+#: Modules a NumPy-only lab's worker cannot import.
+NUMPY_ONLY_BLOCKED = ("torch", "torchvision", "scipy", "course.conv")
+_STAND_IN = ('raise ImportError("{name} is not available in this lab: the grader runs it with '
+             'NumPy only")\n')
+
+
+class WorkerGone(RuntimeError):
+    """The worker died or did not answer in time."""
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def solution_names(source: str) -> list[str]:
+    """Names a solution cell binds at top level (functions, classes, assignments).
+
+    >>> solution_names("import numpy as np\\ndef f(x):\\n    return x\\nK = 3\\nclass A: pass")
+    ['f', 'K', 'A']
+    """
+    names = []
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return list(dict.fromkeys(names))
+
+
+def _blocked(private: Path) -> dict[Path, Path]:
+    """{module path: stand-in} for the modules a NumPy-only lab may not import."""
+    out = {}
+    for name in NUMPY_ONLY_BLOCKED:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or spec.origin is None:
+            continue
+        stand_in = private / "blocked" / name
+        if spec.submodule_search_locations:  # a package: a folder whose __init__ refuses
+            stand_in.mkdir(parents=True)
+            (stand_in / "__init__.py").write_text(_STAND_IN.format(name=name))
+            out[Path(spec.submodule_search_locations[0])] = stand_in
+        else:  # a module file
+            stand_in.parent.mkdir(parents=True, exist_ok=True)
+            stand_in.write_text(_STAND_IN.format(name=name))
+            out[Path(spec.origin)] = stand_in
+    return out
+
+
+class Worker:
+    """The sandboxed process that holds the submission's namespace."""
+
+    def __init__(self, cells: list[str], numpy_only: bool, hide: list[Path],
+                 limits: dict | None = None, sandboxed: bool = True) -> None:
+        self.cells, self.numpy_only, self.hide = cells, numpy_only, hide
+        self.limits, self.sandboxed = limits or {}, sandboxed
+        self.process: subprocess.Popen | None = None
+        self.private: Path | None = None
+        self.run_errors: list = []
+
+    def start(self, timeout: float) -> None:
+        self.private = Path(tempfile.mkdtemp(prefix="grader-referee-"))
+        work = self.private / "work"
+        for name in ("work", "home", "ipython", "mpl"):
+            (self.private / name).mkdir()
+        for module in ("worker.py", "wire.py"):
+            shutil.copy(Path(__file__).with_name(module), self.private / module)
+        argv = [sys.executable, "-I", str(self.private / "worker.py")]
+        if self.sandboxed:
+            blocked = _blocked(self.private) if self.numpy_only else {}
+            if os.geteuid() == 0:
+                for folder, _, files in os.walk(self.private):
+                    os.chown(folder, sandbox.NOBODY, sandbox.NOBODY)
+                    for name in files:
+                        os.chown(os.path.join(folder, name), sandbox.NOBODY, sandbox.NOBODY)
+            self.private.chmod(0o700)
+            argv = sandbox.bwrap_command(argv, self.private, self.hide, blocked, self.limits,
+                                         env={"MPLBACKEND": "Agg"})
+        # -I (isolated) drops the script's folder from sys.path; worker.py adds it back.
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, cwd=work,
+                                        start_new_session=True)
+        self.run_errors = self.request({"op": "run", "cells": self.cells}, timeout)["errors"]
+
+    def request(self, message: dict, timeout: float) -> dict:
+        if self.process is None or self.process.poll() is not None:
+            raise WorkerGone("the sandboxed worker is not running")
+        try:
+            wire.send_message(self.process.stdin, message)
+        except (BrokenPipeError, OSError) as error:
+            self.stop()
+            raise WorkerGone(f"the sandboxed worker died ({error})") from None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        if not ready:
+            self.stop()
+            raise WorkerGone(f"the student's code did not answer within {timeout:g} s")
+        try:
+            return wire.read_message(self.process.stdout)
+        except (EOFError, ValueError) as error:
+            self.stop()
+            raise WorkerGone(f"the sandboxed worker died or sent garbage ({error})") from None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, 9)
+            with contextlib.suppress(Exception):
+                self.process.wait(timeout=10)
+            self.process = None
+        if self.private is not None:
+            shutil.rmtree(self.private, ignore_errors=True)
+            self.private = None
+
+
+def _raise_remote(error: list) -> None:
+    name, mro, message = error
+    for candidate in mro:  # the first builtin exception class in its MRO, e.g. LinAlgError
+        kind = getattr(builtins, candidate, None)
+        if isinstance(kind, type) and issubclass(kind, Exception):
+            raise kind(message)
+    raise RuntimeError(f"{name}: {message}")
+
+
+class _Remote:
+    """A function or object that lives in the worker."""
+
+    def __init__(self, session: _Session, target, label: str) -> None:
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_target", target)  # a name (str) or a wire.Ref
+        object.__setattr__(self, "_label", label)
+
+    def _call(self, attr, args, kwargs):
+        return self._session.call(self._target, attr, args, kwargs)
+
+    def __call__(self, *args, **kwargs):
+        return self._call(None, args, kwargs)
+
+    def __getattr__(self, attr):
+        if attr.startswith("__") and attr not in ("__name__", "__qualname__", "__doc__"):
+            raise AttributeError(attr)
+        return self._session.getattr(self._target, attr)
+
+    def __setattr__(self, attr, value):
+        self._session.setattr(self._target, attr, value)
+
+    def __len__(self):
+        try:
+            return self._call("__len__", (), {})
+        except AttributeError:
+            raise TypeError(f"object of type {self._label!r} has no len()") from None
+
+    def __iter__(self):  # a generator or iterator the student returned: one item per trip
+        iterator = self._call("__iter__", (), {})
+        if not isinstance(iterator, _Remote):
+            yield from iterator
+            return
+        while True:
+            try:
+                item = iterator._call("__next__", (), {})
+            except StopIteration:
+                return
+            yield item
+
+    def __getitem__(self, key):
+        return self._call("__getitem__", (key,), {})
+
+    def __repr__(self):
+        return f"<{self._label} in the sandboxed worker>"
+
+
+class _Session:
+    def __init__(self, worker: Worker, timeout: float) -> None:
+        self.worker, self.timeout = worker, timeout
+        self.rngs = wire.RngTable("r")
+
+    def request(self, message: dict) -> dict:
+        """One round trip; the generators of both sides are in step before and after."""
+        message["rngs"] = self.rngs.states()
+        answer = self.worker.request(message, self.timeout)
+        self.rngs.sync(answer.get("rngs", {}))
+        return answer
+
+    def _target(self, target):
+        return target if isinstance(target, str) else wire.encode(target)
+
+    def _encode(self, value):
+        return wire.encode(value, self._to_ref, self.rngs)
+
+    def _decode(self, value, label="result"):
+        return wire.decode(value, lambda ref: _Remote(self, ref, label), self.rngs)
+
+    @staticmethod
+    def _to_ref(value):
+        if isinstance(value, _Remote) and isinstance(value._target, wire.Ref):
+            return value._target
+        raise wire.CannotCross(f"a {type(value).__name__} cannot be passed to the student's code")
+
+    def call(self, target, attr, args, kwargs):
+        answer = self.request({"op": "call", "target": self._target(target), "attr": attr,
+                               "args": self._encode(list(args)),
+                               "kwargs": self._encode(dict(kwargs))})
+        if "error" in answer:
+            _raise_remote(answer["error"])
+        for before, after in zip(args, self._decode(answer["args"])):
+            _write_back(before, after)
+        for key, after in self._decode(answer["kwargs"]).items():
+            _write_back(kwargs.get(key), after)
+        return self._decode(answer["value"])
+
+    def getattr(self, target, attr):
+        answer = self.request({"op": "getattr", "target": self._target(target), "attr": attr})
+        if "error" in answer:
+            _raise_remote(answer["error"])
+        return self._decode(answer["value"], attr)
+
+    def setattr(self, target, attr, value):
+        answer = self.request({"op": "setattr", "target": self._target(target), "attr": attr,
+                               "value": self._encode(value)})
+        if "error" in answer:
+            _raise_remote(answer["error"])
+
+    def get(self, name):
+        answer = self.request({"op": "get", "name": name})
+        if answer.get("missing"):
+            return None, False
+        if "error" in answer:
+            return None, False
+        value = answer["value"]
+        if type(value) is dict and "__ref__" in value:  # a function or an object: a proxy
+            return _Remote(self, name, name), True
+        return self._decode(value, name), True
+
+
+def _write_back(before, after) -> None:
+    """Make the caller's argument look as the student's function left it (in-place changes)."""
+    import numpy as np
+
+    if isinstance(before, np.ndarray) and isinstance(after, np.ndarray):
+        if before.shape == after.shape and before.flags.writeable:
+            with np.errstate(all="ignore"):
+                before[...] = after.astype(before.dtype, copy=False)
+    elif isinstance(before, np.random.Generator) and isinstance(after, np.random.Generator):
+        before.bit_generator.state = after.bit_generator.state
+    elif type(before) is dict and type(after) is dict:
+        # Entries are replaced, not written into: an array the caller still holds keeps its
+        # values unless the student's function wrote into it (then the write-back above
+        # already happened for top-level arguments only; nested in-place edits are not
+        # mirrored, which can only make this verdict more lenient than the kernel's).
+        before.clear()
+        before.update(after)
+    elif type(before) is list and type(after) is list:
+        before[:] = after
+
+
+def referee(job: dict) -> dict:
+    """Run the job (see the module docstring); the verdict per test cell."""
+    started = time.monotonic()
+    source = nbformat.read(job["source"], as_version=4)
+    timeout = float(job.get("timeout", 60))
+    worker = Worker(job["cells"], bool(job.get("numpy_only")), [Path(p) for p in job["hide"]],
+                    job.get("limits"), job.get("sandbox", True))
+    verdicts: dict[str, dict] = {}
+    try:
+        worker.start(max(timeout, float(job.get("startup_timeout", 120))))
+        session = _Session(worker, timeout)
+        namespace: dict = {"__name__": "__main__"}
+        for cell in source.cells:
+            if cell.cell_type != "code":
+                continue
+            meta = _meta(cell)
+            if meta.get("solution") and not meta.get("grade"):
+                for name in solution_names(cell.source):
+                    value, found = session.get(name)
+                    if found:
+                        namespace[name] = value
+                    else:
+                        namespace.pop(name, None)
+                continue
+            grade_id = meta.get("grade_id") if meta.get("grade") else None
+            if grade_id is None and str(meta.get("grade_id", "")).startswith("experiment"):
+                continue  # the lab's experiments grade nothing
+            try:
+                with contextlib.redirect_stdout(io.StringIO()), \
+                        contextlib.redirect_stderr(io.StringIO()):
+                    exec(compile(cell.source, f"<{meta.get('grade_id', 'cell')}>", "exec"),
+                         namespace)
+                if grade_id is not None:
+                    verdicts[grade_id] = {"passed": True, "message": ""}
+            except WorkerGone as error:
+                if grade_id is not None:
+                    verdicts[grade_id] = {"passed": False, "message": str(error)}
+                worker.stop()
+                worker.start(max(timeout, float(job.get("startup_timeout", 120))))
+            except BaseException as error:  # noqa: BLE001 - a failed test, whatever raised
+                if grade_id is not None:
+                    verdicts[grade_id] = {"passed": False,
+                                          "message": f"{type(error).__name__}: {error}"[:1500]}
+            if job.get("numpy_only") and "check_numpy_only" in namespace:
+                namespace["check_numpy_only"] = _enforced_by_sandbox
+    finally:
+        worker.stop()
+    return {"verdicts": verdicts, "worker_errors": worker.run_errors,
+            "seconds": round(time.monotonic() - started, 2)}
+
+
+def _enforced_by_sandbox(*args, **kwargs) -> None:
+    """The worker of a NumPy-only lab cannot import torch or scipy: nothing to read here."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    job = json.loads(Path(args[0]).read_text())
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    json.dump(referee(job), out)
+    out.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Take the lower of two verdicts per test cell: the kernel's and the referee's.
+
+:class:`SecondVerdict` runs in ``nbgrader autograde`` right after execution (see
+``nbgrader_config.py``). For a lab listed in ``labs`` it starts :mod:`grader.referee` on the
+submission and, for every test cell:
+
+- passed in the kernel, failed in the referee: the cell gets an error output naming the
+  failed check, so nbgrader's ``SaveAutoGrades`` gives it 0 points;
+- failed in the kernel, passed in the referee: it stays failed (the lower verdict);
+- either disagreement is listed in the review report (``resources["sandbox"]["disagreements"]``,
+  written by :class:`grader.review.ReviewFlags`) with both reasons.
+
+A referee that cannot run at all stops grading with the reason (as a missing sandbox does):
+a submission must not fall back to the verdict it could forge.
+
+Which labs: those whose graded functions take and return plain data (the NumPy labs 01–04:
+arrays, numbers, generators, dicts). The PyTorch labs hand modules, tensors and data loaders
+to their tests; they keep the kernel's verdict alone (see the README, "Sandboxed grading").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from nbformat import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer, List, Unicode
+
+from grader import sandbox
+
+__all__ = ["SecondVerdict", "RefereeFailed", "worker_cells"]
+
+
+class RefereeFailed(RuntimeError):
+    """The second verdict could not be computed."""
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def worker_cells(nb) -> list[str]:
+    """The submission's code the worker runs: every code cell except test cells and the
+    lab's experiments (locked cells whose id starts with ``experiment``)."""
+    cells = []
+    for cell in nb.cells:
+        meta = _meta(cell)
+        if cell.cell_type != "code" or meta.get("grade"):
+            continue
+        if meta.get("locked") and str(meta.get("grade_id", "")).startswith("experiment"):
+            continue
+        cells.append(cell.source)
+    return cells
+
+
+def _failed_in_kernel(cell) -> bool:
+    return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+
+
+class SecondVerdict(NbGraderPreprocessor):
+    """Re-run the lab's tests against the student's functions across a process boundary."""
+
+    labs = List(Unicode(), ["lab01_linear_regression", "lab02_optimizers", "lab03_backprop",
+                            "lab04_convolution"],
+                help="Labs whose test cells get a second verdict.").tag(config=True)
+    timeout = Integer(60, help="Seconds one call of a student's function may take.").tag(
+        config=True)
+    total_timeout = Integer(900, help="Seconds the whole second verdict may take.").tag(
+        config=True)
+
+    def _coursedir(self):
+        node = self
+        while node is not None and not hasattr(node, "coursedir"):
+            node = getattr(node, "parent", None)
+        return None if node is None else node.coursedir
+
+    def _source(self, lab: str, notebook: str) -> Path:
+        coursedir = self._coursedir()
+        root = Path(coursedir.root) if coursedir is not None else Path.cwd()
+        folder = coursedir.source_directory if coursedir is not None else "source"
+        return root / folder / lab / f"{notebook}.ipynb"
+
+    def _hide(self, resources: dict) -> list[str]:
+        paths = [Path.cwd()]
+        coursedir = self._coursedir()
+        if coursedir is not None:
+            paths.append(Path(coursedir.root))
+            if coursedir.db_url.startswith("sqlite:///"):
+                paths.append(Path(coursedir.db_url[len("sqlite:///"):]).parent)
+        folder = resources.get("metadata", {}).get("path")
+        if folder:
+            paths.append(Path(folder))
+        return sorted({str(p.resolve()) for p in paths if p.resolve() != Path("/")})
+
+    def run_referee(self, nb, resources: dict) -> dict:
+        info = resources.get("nbgrader", {})
+        source = self._source(info["assignment"], info.get("notebook", info["assignment"]))
+        if not source.exists():
+            raise RefereeFailed(f"the lab's source notebook {source} is missing")
+        numpy_only = any("check_numpy_only(" in c.source for c in nb.cells
+                         if c.cell_type == "code")
+        off = os.environ.get(sandbox.OPT_OUT, "").lower() in ("off", "0", "no", "false")
+        job = {"source": str(source), "cells": worker_cells(nb), "numpy_only": numpy_only,
+               "timeout": self.timeout, "hide": self._hide(resources), "sandbox": not off}
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]),
+               "MPLBACKEND": "Agg"}
+        with tempfile.TemporaryDirectory(prefix="grader-job-") as folder:
+            path = Path(folder) / "job.json"
+            path.write_text(json.dumps(job))
+            try:
+                result = subprocess.run([sys.executable, "-m", "grader.referee", str(path)],
+                                        capture_output=True, text=True, env=env,
+                                        timeout=self.total_timeout, cwd=folder)
+            except subprocess.TimeoutExpired:
+                raise RefereeFailed(f"the second verdict took over {self.total_timeout} s") \
+                    from None
+        if result.returncode != 0:
+            raise RefereeFailed(f"the referee failed: {result.stderr.strip()[-2000:]}")
+        return json.loads(result.stdout)
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader", {})
+        if info.get("assignment") not in self.labs:
+            return nb, resources
+        outcome = self.run_referee(nb, resources)
+        verdicts = outcome["verdicts"]
+        disagreements = []
+        for cell in nb.cells:
+            meta = _meta(cell)
+            if cell.cell_type != "code" or not meta.get("grade"):
+                continue
+            grade_id = meta.get("grade_id")
+            verdict = verdicts.get(grade_id, {"passed": False, "message": (
+                "this test is not part of the lab's source notebook")})
+            in_kernel = not _failed_in_kernel(cell)
+            if in_kernel and not verdict["passed"]:
+                cell.outputs.append(NotebookNode(
+                    output_type="error", ename="SecondVerdict",
+                    evalue=("this test passed in the notebook but failed when the grader re-ran "
+                            f"it on your functions in a separate process: {verdict['message']}"),
+                    traceback=[]))
+                disagreements.append({"cell": grade_id, "kernel": "passed",
+                                      "referee": verdict["message"][:300]})
+            elif not in_kernel and verdict["passed"]:
+                disagreements.append({"cell": grade_id, "kernel": "failed",
+                                      "referee": "passed"})
+        record = resources.setdefault("sandbox", {})
+        record["disagreements"] = disagreements
+        record["second_verdict_seconds"] = outcome.get("seconds")
+        return nb, resources
