@@ -24,11 +24,14 @@
 # 6. write a convolution as a matrix product (Toeplitz matrix, im2col) and derive from it
 #    that the backward pass is again a convolution;
 # 7. name the variants depthwise separable, grouped, deformable, sparse and spatially
-#    separable convolution and count their parameters.
+#    separable convolution and count their parameters;
+# 8. say what "a CNN learns its filters" means, by recovering a kernel with gradient descent.
 #
-# Throughout, the **convolution explorer** lets you slide a kernel over a small grid of
-# numbers or over a photo and change every setting the formulas talk about. Each explorer
-# below starts in the state its section discusses; change anything.
+# Goals 6 and 7 are the optional sections 11 and 12. The **convolution explorer** lets you
+# slide a kernel over a small grid of numbers or over a photo and change every setting the
+# formulas talk about; each one below starts in the state its section discusses. Cells that
+# start with `# exercise:` are for you: replace the `None`, run the cell, and it says at once
+# whether the answer is right; a solution is folded below each one.
 
 # %% setup
 
@@ -43,7 +46,7 @@ from matplotlib.patches import Rectangle
 from torch import nn
 from torchvision.ops import deform_conv2d
 
-from course import conv, data, plot
+from course import conv, data, grading, plot
 from course.widgets import convolution_explorer
 from course.widgets.convolution import kernel_preset
 
@@ -262,7 +265,7 @@ print("torch conv2d == cross-correlation:", np.allclose(torch_out, conv.correlat
 print("torch conv2d == convolution:      ", np.allclose(torch_out, conv.convolve2d(grid, numbers)))
 
 # %% [markdown]
-# Why does nobody mind? A network *learns* its kernels (section 6 shows how): if the best
+# Why does nobody mind? A network *learns* its kernels (section 5 shows how): if the best
 # kernel for a true convolution is $W$, the best kernel for a correlation is
 # $\operatorname{rot}_{180}(W)$, and gradient descent finds that one just as well.
 # Correlation is simpler to write, so libraries use it. The flip matters when you copy a
@@ -275,25 +278,35 @@ print("convolution:  a * b =", np.convolve(a, b), "  b * a =", np.convolve(b, a)
 print("correlation:  a ⋆ b =", np.correlate(a, b, "full"), " b ⋆ a =", np.correlate(b, a, "full"))
 
 # %% [markdown]
-# **Check yourself.** For which kernels do convolution and cross-correlation give the same
-# result? What happens to a Sobel kernel?
-#
-# <details><summary>Answer</summary>
-#
-# For kernels that are unchanged by a rotation by 180°: $W[m, n] = W[F-1-m, F-1-n]$. Box
-# blur, Gaussian, sharpen and Laplacian are such kernels. The Sobel kernel changes its sign:
-# the convolution gives minus the correlation. The cell below tests the presets.
-# </details>
+# **Exercise.** Copying a kernel from a signal-processing text: make `F.conv2d` compute the
+# true convolution of the grid with `numbers` by changing only the kernel.
 
 # %%
-for name in ("box blur", "Gaussian blur", "sharpen", "Laplacian", "Sobel x", "emboss"):
-    k = kernel_preset(name)[0]
-    rotated = k[::-1, ::-1]
-    same, minus = np.array_equal(rotated, k), np.array_equal(rotated, -k)
-    print(f"{name:14s}: rotated by 180° is " + ("same" if same else "minus" if minus else "other"))
+# exercise: the flipped kernel
+flipped = None  # your code here: a (1, 1, 3, 3) tensor made from w_t
+got = None if flipped is None else F.conv2d(x_t, flipped)[0, 0]
+grading.exercise("F.conv2d(x_t, flipped) is the true convolution of the grid with `numbers`",
+                 got, conv.convolve2d(grid, numbers),
+                 hint="a convolution is a correlation with the kernel rotated by 180°: flip both axes")
 
 # %% [markdown]
-# ## 4. Inductive biases: what a convolution assumes about images
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: the flipped kernel
+# flipped = torch.flip(w_t, dims=(-2, -1))  # rotated by 180°: rows and columns reversed
+# got = None if flipped is None else F.conv2d(x_t, flipped)[0, 0]
+# grading.exercise("F.conv2d(x_t, flipped) is the true convolution of the grid with `numbers`",
+#                  got, conv.convolve2d(grid, numbers),
+#                  hint="a convolution is a correlation with the kernel rotated by 180°: flip both axes")
+# ```
+# `torch.rot90(w_t, 2, dims=(-2, -1))` is the same kernel. For a symmetric kernel (box blur,
+# Gaussian, Laplacian) the flip changes nothing, so convolution and correlation agree; Sobel
+# becomes minus Sobel.
+# </details>
+
+# %% [markdown]
+# ## 3. Inductive biases: what a convolution assumes about images
 #
 # An **inductive bias** is an assumption built into a model, which lets it learn from fewer
 # examples when the assumption holds. A convolutional layer makes three.
@@ -362,6 +375,47 @@ for layer_spec, (size, jump) in zip(stack, conv.receptive_field_table(stack), st
     print(f"{kind} {f}x{f}, stride {stride}: receptive field {size:2d}, jump {jump}")
 
 # %% [markdown]
+# **Exercise.** Each layer adds $(F - 1) \times \text{jump}$ to the receptive field, and a
+# stride $S$ multiplies the jump by $S$. (a) How many input pixels (along one side) does one
+# output of the stack conv 3x3, conv 3x3 with stride 2, conv 3x3, conv 3x3 see? (b) How many
+# plain 3x3 convolutions (stride 1) must be stacked for one output to see 15x15 pixels? The
+# check measures (a) with `footprint` on random layers.
+
+# %%
+# exercise: receptive fields
+field_of_stack = None  # your answer to (a): a number
+layers_for_15 = None  # your answer to (b): a number
+probe = nn.Sequential(
+    nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3, stride=2), nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3)
+)
+measured = int((footprint(probe, size=33).sum(axis=0) > 0).sum())
+grading.exercise("receptive field of the stack", field_of_stack, measured,
+                 hint="1 + 2 + 2 + ...: after the strided layer the jump is 2, so a 3x3 adds 4")
+fewest = next(n for n in range(1, 30) if conv.receptive_field([(3, 1)] * n) >= 15)
+grading.exercise("3x3 layers for a 15x15 receptive field", layers_for_15, fewest,
+                 hint="n plain 3x3 layers see 2n + 1 pixels")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: receptive fields
+# field_of_stack = 1 + 2 * 1 + 2 * 1 + 2 * 2 + 2 * 2  # jumps 1, 1, 2, 2 before each layer: 13
+# layers_for_15 = (15 - 1) // 2  # 2n + 1 = 15: 7 layers
+# probe = nn.Sequential(
+#     nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3, stride=2), nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3)
+# )
+# measured = int((footprint(probe, size=33).sum(axis=0) > 0).sum())
+# grading.exercise("receptive field of the stack", field_of_stack, measured,
+#                  hint="1 + 2 + 2 + ...: after the strided layer the jump is 2, so a 3x3 adds 4")
+# fewest = next(n for n in range(1, 30) if conv.receptive_field([(3, 1)] * n) >= 15)
+# grading.exercise("3x3 layers for a 15x15 receptive field", layers_for_15, fewest,
+#                  hint="n plain 3x3 layers see 2n + 1 pixels")
+# ```
+# The stride comes early and pays twice: without it the same four layers see only 9 pixels.
+# </details>
+
+# %% [markdown]
 # **Weight sharing and translation equivariance.** The same kernel is used at every
 # position. A *locally connected* layer would keep locality but give every position its own
 # weights; for 64 filters of 7x7 on a 512x512 image that is:
@@ -427,26 +481,15 @@ print(f"fully connected: max |f(shift(x)) - shift(f(x))|       = {dense_error:.1
 # %% [markdown]
 # With the usual **zero** padding the equation holds everywhere except near the border,
 # where the shifted image has zeros (or wrapped pixels) that the original did not have. The
-# last panel shows where the two sides differ.
-
+# last panel shows where the two sides differ: along the border and along the seams where
+# the rolled image wraps around.
 
 # %%
-def conv_zero(x):
-    """The same filter with ordinary zero padding ('same' size)."""
-    return F.conv2d(x, w_random, padding=2)
-
-
-differ = (conv_zero(shift(x_photo, dy, dx)) - shift(conv_zero(x_photo), dy, dx)).abs()[0, 0] > 1e-12
-rows, cols = np.arange(150)[:, None], np.arange(128)[None, :]
-near_row = (rows < 2) | (rows >= 148) | (abs(rows - dy + 0.5) < 2)  # border, and the seam at dy
-near_col = (cols < 2) | (cols >= 126) | (abs(cols - dx + 0.5) < 2)
-near = near_row | near_col  # (150, 128): within 2 pixels of the border or of a seam
-print(f"with zero padding the two sides differ at {differ.float().mean():.1%} of the pixels,")
-print(
-    "all of them within 2 pixels of the border or of the seam where the rolled image wraps:",
-    bool(np.all(near[differ.numpy()])),
-)
-
+differ = (
+    F.conv2d(shift(x_photo, dy, dx), w_random, padding=2)  # zero padding, 'same' size
+    - shift(F.conv2d(x_photo, w_random, padding=2), dy, dx)
+).abs()[0, 0] > 1e-12
+print(f"with zero padding the two sides differ at {differ.float().mean():.1%} of the pixels")
 fig, axes = plt.subplots(1, 5, figsize=(15, 3.2))
 plot.image(photo, ax=axes[0], title="x")
 plot.image(shift(x_photo, dy, dx)[0, 0], ax=axes[1], title=f"shift(x) by ({dy}, {dx})")
@@ -478,15 +521,13 @@ def rotate(x, turns=1):
 
 sobel = torch.from_numpy(kernel_preset("Sobel x")[0].astype(float))[None, None]  # (1, 1, 3, 3)
 rot_then_sobel = conv_circular(rotate(x_photo), sobel)
-sobel_then_rot = rotate(conv_circular(x_photo, sobel))
-rotated_kernel_then_rot = rotate(conv_circular(x_photo, rotate(sobel, -1)))
-error_same = (rot_then_sobel - sobel_then_rot).abs().max().item()
-error_rotated = (rot_then_sobel - rotated_kernel_then_rot).abs().max().item()
+error_same = (rot_then_sobel - rotate(conv_circular(x_photo, sobel))).abs().max()
+error_turned = (rot_then_sobel - rotate(conv_circular(x_photo, rotate(sobel, -1)))).abs().max()
 print(f"max |sobel(rot(x)) - rot(sobel(x))|                   = {error_same:.2f}")
-print(f"max |sobel(rot(x)) - rot(x filtered with rot⁻¹(sobel))| = {error_rotated:.1e}")
+print(f"max |sobel(rot(x)) - rot(x filtered with rot⁻¹(sobel))| = {error_turned:.1e}")
 
 # %% [markdown]
-# ## 5. Filter banks on a real photo
+# ## 4. Filter banks on a real photo
 #
 # Before networks learned their filters, image processing designed them by hand. A few
 # classics (each a small matrix; the blur kernels sum to 1, the edge kernels to 0):
@@ -757,38 +798,67 @@ for s in range(3):
     plot.image(
         contributions[s], ax=axes[1, s], title=names[s], cmap="RdBu_r", vmin=-scale, vmax=scale
     )
-plot.image(
-    feature_map,
-    ax=axes[1, 3],
-    title="sum = one feature map",
-    cmap="RdBu_r",
-    vmin=-scale,
-    vmax=scale,
-)
+plot.image(feature_map, ax=axes[1, 3], title="sum = one feature map", cmap="RdBu_r",
+           vmin=-scale, vmax=scale)
 plt.show()
 
 # %% [markdown]
-# In the explorer the input is the RGB photo; the kernel is applied to each of R, G and B
-# (the same 3x3 slice on each) and the three results are added. The readout under the
-# picture lists the 27 products of the current window.
+# **Exercise.** Write the formula above as loops, with a bias and a stride, for one image
+# without padding: `x: (S, H, W)`, `w: (K, S, F, F)`, `b: (K,)`. The check compares with
+# `F.conv2d` on random tensors, with stride 1 and 2.
+
 
 # %%
-explorer = convolution_explorer(source="photo", color="rgb", kernel="Sobel y", photo_size=48)
-explorer
+# exercise: multi-channel convolution with loops
+def conv2d_loops(x, w, b, stride=1):
+    """x: (S, H, W), w: (K, S, F, F), b: (K,) -> (K, H', W'), H' = (H - F) // stride + 1."""
+    return None  # your code here
+
+
+gen = torch.Generator().manual_seed(1)
+x_ex = torch.randn(3, 9, 8, generator=gen, dtype=torch.float64)  # S=3 channels, 9x8
+w_ex = torch.randn(4, 3, 3, 3, generator=gen, dtype=torch.float64)  # K=4 filters of 3x3x3
+b_ex = torch.randn(4, generator=gen, dtype=torch.float64)
+for step in (1, 2):
+    grading.exercise(f"conv2d_loops with stride {step}", conv2d_loops(x_ex, w_ex, b_ex, step),
+                     F.conv2d(x_ex[None], w_ex, b_ex, stride=step)[0],
+                     hint="out[k, i, j] = b[k] + (window of all S channels * w[k]).sum(), "
+                     "the window starting at row i·stride, column j·stride")
 
 # %% [markdown]
-# **Check yourself.** A layer maps 64 channels to 128 channels with 3x3 filters. What is the
-# shape of its weight tensor? Why must every filter have a depth of 64?
+# <details><summary>Solution</summary>
 #
-# <details><summary>Answer</summary>
+# ```python
+# # exercise: multi-channel convolution with loops
+# def conv2d_loops(x, w, b, stride=1):
+#     """x: (S, H, W), w: (K, S, F, F), b: (K,) -> (K, H', W'), H' = (H - F) // stride + 1."""
+#     K, S, size, _ = w.shape
+#     H_out = (x.shape[1] - size) // stride + 1
+#     W_out = (x.shape[2] - size) // stride + 1
+#     out = torch.zeros(K, H_out, W_out, dtype=x.dtype)
+#     for k in range(K):
+#         for i in range(H_out):
+#             for j in range(W_out):
+#                 r, c = i * stride, j * stride
+#                 window = x[:, r : r + size, c : c + size]  # (S, F, F): every channel
+#                 out[k, i, j] = b[k] + (window * w[k]).sum()
+#     return out
 #
-# $(128, 64, 3, 3)$: 128 filters, each $3 \times 3 \times 64$. A filter sums over all input
-# channels, so it needs one 3x3 slice per input channel; a filter of another depth would not
-# line up with the input. The cell below asks PyTorch.
+#
+# gen = torch.Generator().manual_seed(1)
+# x_ex = torch.randn(3, 9, 8, generator=gen, dtype=torch.float64)  # S=3 channels, 9x8
+# w_ex = torch.randn(4, 3, 3, 3, generator=gen, dtype=torch.float64)  # K=4 filters of 3x3x3
+# b_ex = torch.randn(4, generator=gen, dtype=torch.float64)
+# for step in (1, 2):
+#     grading.exercise(f"conv2d_loops with stride {step}", conv2d_loops(x_ex, w_ex, b_ex, step),
+#                      F.conv2d(x_ex[None], w_ex, b_ex, stride=step)[0],
+#                      hint="out[k, i, j] = b[k] + (window of all S channels * w[k]).sum(), "
+#                      "the window starting at row i·stride, column j·stride")
+# ```
+# The filter `w[k]` has one 3x3 slice per input channel: a filter of any other depth would
+# not line up with the window. Four nested loops (k, i, j and the sum) are what `F.conv2d`
+# does with far faster code.
 # </details>
-
-# %%
-print(tuple(nn.Conv2d(64, 128, 3).weight.shape))
 
 # %% [markdown]
 # ## 7. Padding, stride and the output size
@@ -851,7 +921,7 @@ plt.show()
 
 # %% [markdown]
 # **Padding.** Without padding (**'valid'**), every layer shrinks the image by $F - 1$
-# pixels and the border pixels take part in fewer windows than the centre ones. Padding with
+# pixels, and a corner pixel is read by one window where a centre pixel is read by $F^2$. Padding with
 # $P = (F - 1)/2$ zeros on each side (**'same'**, for odd $F$ and stride 1) keeps the size:
 # $O = N - F + (F - 1) + 1 = N$. (**'full'** padding, $P = F - 1$, keeps every window that
 # overlaps the image at all; we meet it again in section 11.)
@@ -874,20 +944,6 @@ for _ in range(8):
     shrinking.append(n)
 print("eight 3x3 layers without padding:", " -> ".join(map(str, shrinking)))
 
-# %%
-# how many windows read each pixel of a 7x7 input (a transposed convolution of ones, see section 11)
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
-for ax, p in zip(axes, (0, 1), strict=True):
-    out = conv.output_size(7, 3, padding=p)
-    counts = F.conv_transpose2d(torch.ones(1, 1, out, out), torch.ones(1, 1, 3, 3), padding=p)[0, 0]
-    ax.imshow(counts, cmap="Blues", vmin=0, vmax=9)
-    for (r, c), v in np.ndenumerate(counts.numpy()):
-        ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=8, color="w" if v > 5 else "k")
-    ax.set_title(f"P = {p}: windows per pixel")
-    ax.set_xticks([])
-    ax.set_yticks([])
-plt.show()
-
 # %% [markdown]
 # **Stride.** A stride $S$ computes only every $S$-th window: the output is about $N/S$ on
 # each side, and the work drops by $S^2$. A strided convolution is a convolution followed by
@@ -898,45 +954,22 @@ x_rand = torch.randn(1, 1, 9, 9)
 w_rand = torch.randn(1, 1, 3, 3)
 strided = F.conv2d(x_rand, w_rand, stride=2)
 subsampled = F.conv2d(x_rand, w_rand)[..., ::2, ::2]
-print(
-    "stride 2 == every 2nd output of stride 1:",
-    torch.allclose(strided, subsampled),
-    tuple(strided.shape[-2:]),
-)
+print("stride 2 == every 2nd output of stride 1:", torch.allclose(strided, subsampled),
+      tuple(strided.shape[-2:]))
 
 # %% [markdown]
 # The explorer below starts on the 7x7 grid with a box blur and stride 3: the formula under
 # the picture shows $(7 - 3 + 0)/3 + 1$, and the row and column that no window reads are
-# hatched. Switch padding to 'same', or press 'set P' and pick a number, and change the stride.
-# (The readout writes the formula with dilation, $\lfloor (N - d(F - 1) - 1 + 2P)/S \rfloor + 1$,
-# which is the same formula at $d = 1$.)
+# hatched. Switch padding to 'same', or press 'set P' and pick a number, and change the
+# stride. The readout writes the formula with the dilation $d$ of the next section,
+# $\lfloor (N - d(F - 1) - 1 + 2P)/S \rfloor + 1$, the same formula at $d = 1$: set the
+# dilation to 2 and watch the kernel's taps spread out.
 
 # %%
 explorer = convolution_explorer(source="grid", kernel="box blur")
 explorer.stride.value = 3
 assert explorer.output.shape == (2, 2) and "2.33" in explorer.warning.value
 explorer
-
-# %% [markdown]
-# **Check yourself.** An input of $32 \times 32$ and a $5 \times 5$ kernel with stride 1:
-# which padding keeps the size at 32? What is the output size with the same padding and
-# stride 2?
-#
-# <details><summary>Answer</summary>
-#
-# $P = (5 - 1)/2 = 2$. With $S = 2$: $\lfloor (32 - 5 + 4)/2 \rfloor + 1 = 15 + 1 = 16$
-# (the division leaves a remainder, so one column is dropped). Computed below.
-# </details>
-
-# %%
-print(
-    "P =",
-    conv.padding_for("same", 5),
-    " stride 1:",
-    conv.output_size(32, 5, padding=2),
-    " stride 2:",
-    conv.output_size(32, 5, stride=2, padding=2),
-)
 
 # %% [markdown]
 # ## 8. Dilation
@@ -1000,6 +1033,50 @@ for ax, d in zip(axes, (1, 2, 3), strict=True):
     ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
     ax.set_title(f"d = {d}: spans {d * 2 + 1}x{d * 2 + 1}, 9 weights", fontsize=10)
 plt.show()
+
+# %% [markdown]
+# **Exercise.** Write the output size along one axis for an input of $N$, a kernel of $F$,
+# padding $P$, stride $S$ and dilation $d$. The check compares with the shapes `F.conv2d`
+# produces, among them the checks of section 7 and a 32x32 input with a 5x5 kernel, $P = 2$,
+# $S = 2$.
+
+
+# %%
+# exercise: output size
+def out_size(n, f, p=0, s=1, d=1):
+    """Outputs along one axis: input n, kernel f, padding p, stride s, dilation d."""
+    return None  # your code here
+
+
+cases = [(7, 3, 0, 2, 1), (7, 3, 0, 3, 1), (32, 5, 2, 2, 1), (64, 3, 2, 1, 2), (10, 3, 4, 3, 2)]
+for n, f, p, s, d in cases:  # n, f, p, s, d: N, F, P, S, d
+    zeros = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, f, f), stride=s, padding=p,
+                     dilation=d)
+    grading.exercise(f"N={n}, F={f}, P={p}, S={s}, d={d}", out_size(n, f, p, s, d),
+                     zeros.shape[-1], hint="floor((N + 2P - (d(F - 1) + 1)) / S) + 1")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: output size
+# def out_size(n, f, p=0, s=1, d=1):
+#     """Outputs along one axis: input n, kernel f, padding p, stride s, dilation d."""
+#     effective = d * (f - 1) + 1  # the span of the dilated kernel
+#     return (n + 2 * p - effective) // s + 1  # // rounds down: the windows that fit
+#
+#
+# cases = [(7, 3, 0, 2, 1), (7, 3, 0, 3, 1), (32, 5, 2, 2, 1), (64, 3, 2, 1, 2), (10, 3, 4, 3, 2)]
+# for n, f, p, s, d in cases:  # n, f, p, s, d: N, F, P, S, d
+#     zeros = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, f, f), stride=s, padding=p,
+#                      dilation=d)
+#     grading.exercise(f"N={n}, F={f}, P={p}, S={s}, d={d}", out_size(n, f, p, s, d),
+#                      zeros.shape[-1], hint="floor((N + 2P - (d(F - 1) + 1)) / S) + 1")
+# ```
+# With $P = 2$ a 5x5 kernel keeps 32 at stride 1, and stride 2 gives
+# $\lfloor 31/2 \rfloor + 1 = 16$: the remainder drops one column. `conv.output_size` is
+# the course's version, with `strict=True` to refuse a stride that does not fit.
+# </details>
 
 # %% [markdown]
 # ### Dilation or subsampling?
@@ -1128,14 +1205,6 @@ assert np.allclose(explorer.output[0], gray)
 explorer
 
 # %% [markdown]
-# **Check yourself.** What does a 1x1 convolution do to a single-channel image?
-#
-# <details><summary>Answer</summary>
-#
-# It multiplies every pixel by one number and adds another: $Z = wX + b$. With one channel
-# there is nothing to mix, so a 1x1 convolution is only useful when there are many channels.
-# </details>
-#
 # ## 10. Parameters of a convolutional layer
 #
 # A layer with $K$ filters of $F \times F$ on $D_1$ input channels has
@@ -1161,27 +1230,44 @@ for name, d1, k, f in famous:
     print(f"{name:22s} {d1:4d} {k:4d} {f:3d} {ours:15,} {theirs:8,}")
 
 # %% [markdown]
-# **Check yourself.** The input is $32 \times 32 \times 3$; the layer has 10 filters of
-# $5 \times 5$ with stride 1 and padding 2. What is the output shape, and how many parameters
-# does the layer have?
-#
-# <details><summary>Answer</summary>
-#
-# $\lfloor (32 - 5 + 4)/1 \rfloor + 1 = 32$, so the output is $32 \times 32 \times 10$. Each
-# filter has $5 \cdot 5 \cdot 3 = 75$ weights and one bias: $76 \cdot 10 = 760$ parameters.
-# </details>
+# **Exercise.** (a) The input is $32 \times 32 \times 3$; the layer has 10 filters of
+# $5 \times 5$ with stride 1 and padding 2. What is the output shape $(K, H, W)$, and how
+# many parameters does the layer have? (b) A layer maps 64 channels to 128 with 3x3 filters:
+# what is the shape of its weight tensor? Answer with numbers, worked out by hand.
 
 # %%
+# exercise: parameters of a layer
+shape_out = None  # (a) a tuple (K, H, W)
+num_params = None  # (a) a number
+weight_shape = None  # (b) a tuple
 layer = nn.Conv2d(3, 10, 5, stride=1, padding=2)
-print(
-    "output:",
-    tuple(layer(torch.zeros(1, 3, 32, 32)).shape[1:]),
-    " parameters:",
-    conv.conv_params(3, 10, 5),
-)
+grading.exercise("(a) output shape", shape_out, tuple(layer(torch.zeros(1, 3, 32, 32)).shape[1:]),
+                 hint="'same' padding (P = (F - 1)/2) keeps 32; one map per filter")
+grading.exercise("(a) parameters", num_params, sum(p.numel() for p in layer.parameters()),
+                 hint="(F·F·D1)·K + K: every filter is 5x5x3, plus one bias each")
+grading.exercise("(b) weight shape", weight_shape, tuple(nn.Conv2d(64, 128, 3).weight.shape),
+                 hint="PyTorch stores (K filters, D1 input channels, F, F)")
 
 # %% [markdown]
-# ## 11. Convolution as a matrix product
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: parameters of a layer
+# shape_out = (10, 32, 32)  # (32 - 5 + 2·2)/1 + 1 = 32, one map per filter
+# num_params = (5 * 5 * 3) * 10 + 10  # 75 weights and a bias per filter: 760
+# weight_shape = (128, 64, 3, 3)  # 128 filters, each 3x3 deep through all 64 channels
+# layer = nn.Conv2d(3, 10, 5, stride=1, padding=2)
+# grading.exercise("(a) output shape", shape_out, tuple(layer(torch.zeros(1, 3, 32, 32)).shape[1:]),
+#                  hint="'same' padding (P = (F - 1)/2) keeps 32; one map per filter")
+# grading.exercise("(a) parameters", num_params, sum(p.numel() for p in layer.parameters()),
+#                  hint="(F·F·D1)·K + K: every filter is 5x5x3, plus one bias each")
+# grading.exercise("(b) weight shape", weight_shape, tuple(nn.Conv2d(64, 128, 3).weight.shape),
+#                  hint="PyTorch stores (K filters, D1 input channels, F, F)")
+# ```
+# </details>
+
+# %% [markdown]
+# ## 11. Convolution as a matrix product (optional)
 #
 # A convolution is linear in its input, so it is a matrix: there is a matrix $T$ with
 #
@@ -1345,7 +1431,7 @@ print(f"T: {T32.shape}, {T32.size:,} entries, {nonzero:,} non-zero ({nonzero / T
 print(f"at most 9 · 1024 = {9 * 1024:,}; distinct non-zero values: {np.unique(T32[T32 != 0]).size}")
 
 # %% [markdown]
-# ## 12. Other convolutions, by name
+# ## 12. Other convolutions, by name (optional)
 #
 # **Spatially separable.** A kernel of rank 1 is an outer product of a column and a row,
 # $W = u v^\top$, and then one 2-D pass equals two 1-D passes: first with the column $u$
