@@ -73,7 +73,7 @@ def array_to_png(pixels: np.ndarray) -> bytes:
     h, w, channels = pixels.shape
     rows = np.empty((h, 1 + channels * w), dtype=np.uint8)
     rows[:, 0] = 0  # filter type 0 (none) on every row
-    rows[:, 1:] = pixels.reshape(h, channels * w)
+    rows[:, 1:].reshape(h, w, channels)[...] = pixels  # a view: no copy of a strided bitmap
     colour_type = 2 if channels == 3 else 6  # truecolour, truecolour with alpha
     header = struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0)
     return (
