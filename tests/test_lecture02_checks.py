@@ -1,13 +1,18 @@
 """The worked examples of lecture 02 (optimization), asserted against the code the notebook
 runs: the cells of ``notebook_sources/lectures/02_optimization.py`` whose first line is
 ``# check: L02 ...`` are executed here and compared with independent references — closed
-forms typed from the syllabus, ``torch.optim`` and ``torch.autograd``.
+forms typed from the syllabus, ``torch.optim``, ``torch.optim.lr_scheduler`` and
+``torch.autograd``. Among them are the update rules the lecture writes as step functions
+(``sgd_step``, ``momentum_step``, ``rmsprop_step``, ``adam_step``), which must take exactly
+the steps of ``torch.optim``, and its learning-rate schedules.
 
 (``tests/test_optim.py`` checks ``course.optim`` itself; these tests check what the lecture
 prints and claims.)
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -30,8 +35,8 @@ def l02() -> dict:
         for c in cells
         if not c["options"]["markdown"] and c["lines"] and c["lines"][0].startswith("# check: L02")
     ]
-    assert len(marked) >= 6, f"{SOURCE.name}: expected the six '# check: L02' cells"
-    namespace: dict = {"np": np}
+    assert len(marked) >= 12, f"{SOURCE.name}: expected the twelve '# check: L02' cells"
+    namespace: dict = {"np": np, "math": math}
     for code in marked:
         exec(compile(code, str(SOURCE), "exec"), namespace)  # our own notebook code
     return namespace
@@ -218,3 +223,136 @@ def test_adam_moments_match_torch_adam_on_random_gradients(l02):
         opt.step()
         expected.append((p.detach() - before).numpy())
     np.testing.assert_allclose(steps, np.array(expected), rtol=1e-10, atol=1e-15)
+
+
+# --- the step functions written in the lecture are torch.optim's rules --------------------
+
+RULES = [  # (lecture function, its hyperparameters, torch.optim class, its arguments)
+    ("sgd_step", {"lr": 0.01}, torch.optim.SGD, {"lr": 0.01}),
+    ("momentum_step", {"lr": 0.01, "beta": 0.9}, torch.optim.SGD, {"lr": 0.01, "momentum": 0.9}),
+    ("momentum_step", {"lr": 0.003, "beta": 0.5}, torch.optim.SGD, {"lr": 0.003, "momentum": 0.5}),
+    ("rmsprop_step", {"lr": 0.01}, torch.optim.RMSprop, {"lr": 0.01}),
+    ("rmsprop_step", {"lr": 0.003, "alpha": 0.9, "eps": 1e-6}, torch.optim.RMSprop,
+     {"lr": 0.003, "alpha": 0.9, "eps": 1e-6}),
+    ("adam_step", {"lr": 0.01}, torch.optim.Adam, {"lr": 0.01}),
+    ("adam_step", {"lr": 0.05, "beta1": 0.8, "beta2": 0.99, "eps": 1e-6}, torch.optim.Adam,
+     {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-6}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["ill_conditioned", "rosenbrock"])
+@pytest.mark.parametrize(("rule", "hyper", "optimizer_class", "kwargs"), RULES)
+def test_step_functions_follow_torch_optim_on_a_surface(
+    l02, name, rule, hyper, optimizer_class, kwargs
+):
+    s = surfaces.get(name)
+    scale = {"ill_conditioned": 1.0, "rosenbrock": 0.1}[name]  # stable rates
+    hyper, kwargs = {**hyper, "lr": scale * hyper["lr"]}, {**kwargs, "lr": scale * kwargs["lr"]}
+    ours = l02["minimize"](l02[rule], s.grad, s.start, 100, **hyper)
+    theirs = torch_path(s, optimizer_class, kwargs, s.start, 100)
+    assert np.all(np.isfinite(theirs)) and len(ours) == 101
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)
+    assert np.abs(ours[-1] - ours[0]).max() > 1e-3  # it moved
+
+
+@pytest.mark.parametrize(("rule", "hyper", "optimizer_class", "kwargs"), RULES)
+def test_step_functions_follow_torch_optim_on_given_gradients(
+    l02, rule, hyper, optimizer_class, kwargs
+):
+    """Gradients of very different scales in 5 coordinates, fed to both."""
+    rng = np.random.default_rng(1)
+    gradients = rng.normal(size=(40, 5)) * [1.0, 1e-3, 10.0, 1e-6, 100.0]
+    x0 = rng.normal(size=5)
+    p = torch.tensor(x0, requires_grad=True)
+    opt = optimizer_class([p], **kwargs)
+    x, state = x0.copy(), {}
+    for g in gradients:
+        x, state = l02[rule](x, g, state, **hyper)
+        p.grad = torch.tensor(g)
+        opt.step()
+        np.testing.assert_allclose(x, p.detach().numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_step_functions_leave_their_arguments_alone(l02):
+    x, g = np.array([1.0, -2.0]), np.array([0.5, 0.25])
+    for rule in ("sgd_step", "momentum_step", "rmsprop_step", "adam_step"):
+        state: dict = {}
+        for _ in range(3):
+            x_copy, g_copy = x.copy(), g.copy()
+            snapshot = {k: np.copy(v) for k, v in state.items()}
+            new_x, new_state = l02[rule](x, g, state, lr=0.1)
+            np.testing.assert_array_equal(x, x_copy)
+            np.testing.assert_array_equal(g, g_copy)
+            assert state.keys() == snapshot.keys()
+            for k in snapshot:
+                np.testing.assert_array_equal(state[k], snapshot[k])
+            state = new_state
+            assert new_x.shape == x.shape
+
+
+def test_momentum_velocity_and_heavy_ball_forms_differ_under_a_schedule(l02):
+    """The lecture says the two forms agree for a constant rate only: a rate that changes
+    between steps t - 1 and t breaks the substitution."""
+    s = surfaces.get("ill_conditioned")
+    x, state, path = np.array(s.start, dtype=float), {}, [np.array(s.start, dtype=float)]
+    for lr in (0.02, 0.02, 0.01, 0.01):
+        x, state = l02["momentum_step"](x, s.grad(x), state, lr=lr, beta=0.9)
+        path.append(x)
+    heavy = l02["heavy_ball"](s.grad, s.start, lr=0.02, beta=0.9, num_steps=2)
+    np.testing.assert_allclose(path[:3], heavy, rtol=1e-12)  # equal while lr is constant
+    previous, current = path[1], path[2]
+    third = current - 0.01 * s.grad(current) + 0.9 * (current - previous)
+    assert np.abs(third - path[3]).max() > 1e-3
+
+
+def test_minimize_stops_when_the_iterates_diverge(l02):
+    path = l02["minimize"](l02["sgd_step"], lambda x: 2 * x, [2.0], 100, lr=3.0)
+    assert len(path) < 101 and np.abs(path[-1]).max() > 1e6
+    assert np.all(np.abs(path[:-1]) <= 1e6)
+
+
+# --- learning-rate schedules ----------------------------------------------------------------
+
+
+def torch_lrs(make_scheduler, num_steps, lr0):
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=lr0)
+    scheduler = make_scheduler(opt)
+    rates = []
+    for _ in range(num_steps):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()
+    return np.array(rates)
+
+
+@pytest.mark.parametrize(("lr0", "T"), [(0.1, 50), (0.7, 300)])
+def test_schedules_are_torch_lr_schedulers(l02, lr0, T):
+    S = torch.optim.lr_scheduler
+    t = range(T)
+    np.testing.assert_allclose(
+        [l02["step_decay"](k, lr0, step_size=7, gamma=0.5) for k in t],
+        torch_lrs(lambda o: S.StepLR(o, step_size=7, gamma=0.5), T, lr0),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        [l02["cosine"](k, lr0, T, lr_min=0.01) for k in t],
+        torch_lrs(lambda o: S.CosineAnnealingLR(o, T_max=T, eta_min=0.01), T, lr0),
+        rtol=1e-10,
+        atol=1e-14,
+    )
+    np.testing.assert_allclose(
+        [l02["warmup"](k, lr0, W=10) for k in t],
+        torch_lrs(lambda o: S.LinearLR(o, 1 / 10, 1.0, total_iters=9), T, lr0),
+        rtol=1e-12,
+    )
+
+
+def test_inverse_t_satisfies_robbins_monro(l02):
+    rates = np.array([l02["inverse_t"](t, 0.1, t0=100) for t in range(100_000)])
+    assert rates[0] == 0.1 and rates[100] == pytest.approx(0.05)
+    assert np.all(np.diff(rates) < 0)
+    # sum eta_t grows like log t (diverges); sum eta_t^2 converges: 100 t0 more steps add
+    # at least 0.1 * t0 * log(...) to the first and almost nothing to the second
+    assert rates.sum() > 0.1 * 100 * math.log(1000) * 0.9
+    assert (rates**2).sum() < 0.1**2 * 100 * 1.01

@@ -5,27 +5,29 @@
 # its loss is a function of millions of parameters, it is not a bowl, and it is an average
 # over millions of examples. This lecture follows gradient descent from one dimension to
 # those networks, and meets on the way the ideas that every modern optimizer is built from:
-# mini-batches, momentum and per-coordinate learning rates.
+# mini-batches, learning-rate schedules, momentum and per-coordinate learning rates. Each
+# update rule is written here as a short NumPy function that you can read and edit, and is
+# checked against `torch.optim`.
 #
 # **Learning goals.** After this lecture you can
 # 1. write training as the minimization of an average loss
 #    $L(\theta) = \frac1n \sum_i l(\mathrm{NN}_\theta(x^{(i)}), y^{(i)})$;
 # 2. run gradient descent in one and in $D$ dimensions with a stopping rule, and predict from
 #    the curvature whether a learning rate converges, bounces or diverges;
-# 3. tell local minima, maxima and saddle points apart with the Hessian, and show with
-#    computations that the loss of a neural network is not convex;
-# 4. explain why a full-batch gradient is too expensive for large data sets, and how
-#    stochastic gradient descent trades an exact gradient for a cheap noisy one (mini-batches,
-#    epochs, a variance $\propto 1/B$), and why that noise helps to leave saddle points;
-# 5. write the update rules of momentum, Nesterov's accelerated gradient, Adagrad, RMSprop and
-#    Adam, and say what each one fixes and what it costs (too much momentum, Adam's bias
-#    correction);
+# 3. tell local minima, maxima and saddle points apart with the Hessian;
+# 4. explain why a full-batch gradient is too expensive for large data sets, how stochastic
+#    gradient descent trades an exact gradient for a cheap noisy one (mini-batches, epochs, a
+#    variance $\propto 1/B$), and why a decaying learning rate gets below its noise floor;
+# 5. write the update rules of momentum, RMSprop and Adam as code, say what each one fixes
+#    and what it costs (too much momentum, Adam's bias correction), and know Nesterov's
+#    accelerated gradient and Adagrad;
 # 6. compare the optimizers on a hard function and choose a sensible default.
 #
-# Throughout, the **gradient-descent explorer** runs the optimizers of this lecture on test
-# functions. Each explorer below starts in the state its section discusses, and says what to
-# try; then change anything. The update rules come from `course.optim`, which takes exactly the
-# steps of `torch.optim`; you implement them yourself in lab 02.
+# The **gradient-descent explorer** runs the optimizers of this lecture on test functions.
+# Each explorer below starts in the state its section discusses and says what to try; then
+# change anything. It computes its steps with `course.optim`, which takes exactly the steps
+# of `torch.optim` and of the functions written in this notebook (section 11 checks that).
+# Sections marked *(optional)* at the end go deeper; the core path does not need them.
 
 # %% setup
 
@@ -37,9 +39,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, grad, vmap
 
-from course import data, gradcheck, optim, surfaces, train
+from course import data, grading, gradcheck, optim, surfaces, train
 from course.widgets import gradient_descent_explorer
 
 COLORS = {
@@ -89,14 +90,16 @@ def draw_surface(surface, ax, n=200, num_levels=25, delta=0.05):
 # $$\nabla L(\theta) = \frac1n \sum_{i=1}^n \nabla_\theta\, l\big(\mathrm{NN}_\theta(x^{(i)}),
 # y^{(i)}\big):$$
 #
-# the gradient of an average is the average of the per-example gradients. Section 8 builds on
+# the gradient of an average is the average of the per-example gradients. Section 6 builds on
 # this line.
 #
 # Our example: a small multilayer perceptron (two hidden layers of 16 tanh units) that
 # classifies the 200 points of the two-moons data set with the cross-entropy loss
 # $l(z, y) = -\log \operatorname{softmax}(z)_y$. We compute $L$ as an explicit average and
 # compare with PyTorch's `cross_entropy`, and we check the gradient identity above by
-# averaging 200 per-example gradients.
+# averaging 200 per-example gradients. **The gradients come from `.backward()`**: PyTorch's
+# automatic differentiation computes the gradient of any loss built from its operations.
+# In this lecture we use it as a tool; lecture 03 shows how it works (backpropagation).
 
 # %%
 X_moons, y_moons = data.make_moons(n=200, noise=0.1, seed=0)
@@ -128,7 +131,7 @@ print(
     f"L(theta_0) = {L.item():.6f}; torch: {nn.functional.cross_entropy(model(X_m), y_m).item():.6f}"
 )
 
-L.backward()
+L.backward()  # autograd fills p.grad with dL/dp for every parameter p (lecture 03)
 grad_of_average = torch.cat([p.grad.flatten() for p in model.parameters()])
 average_of_grads = torch.zeros(num_params, dtype=torch.float64)
 for i in range(len(y_m)):
@@ -138,15 +141,10 @@ for i in range(len(y_m)):
     average_of_grads += torch.cat([p.grad.flatten() for p in model.parameters()]) / len(y_m)
 difference = (grad_of_average - average_of_grads).abs().max().item()
 print(f"max |grad of the average - average of the 200 gradients| = {difference:.1e}")
-
-fig, ax = plt.subplots(figsize=(6, 3))
-ax.bar(np.arange(len(losses)), np.sort(losses.detach().numpy()), width=1.0, color="#0072B2")
-ax.axhline(L.item(), color="#d62728", label=f"average L = {L.item():.3f}")
-ax.set_xlabel("example (sorted by its loss)")
-ax.set_ylabel("loss l of one example")
-ax.set_title("the untrained network: 200 per-example losses and their average")
-ax.legend()
-plt.show()
+print(
+    f"per-example losses range from {losses.min().item():.3f} to {losses.max().item():.3f} "
+    f"around their average {L.item():.3f}"
+)
 
 # %% [markdown]
 # ## 2. Gradient descent in one dimension
@@ -229,13 +227,43 @@ plt.show()
 # From local information alone she cannot: the stopping rule only says the slope is zero.
 # She could restart from other points (here from the left she finds a lower value of $f$)
 # and keep the best end point, or add noise to the steps so that she can hop over the
-# barrier (section 9). For the tilted double well we know both minima, and the printout
+# barrier (section 13). For the tilted double well we know both minima, and the printout
 # shows that the right one has the larger $f$.
 # </details>
 
 # %% [markdown]
 # ## 3. Check: gradient descent on $f(x) = x^2$
 #
+# From here on, an optimizer is a **step function**: it takes the parameters `x`, the
+# gradient `grad` at `x`, a dictionary `state` of what the optimizer remembers between steps,
+# and its hyperparameters, and returns the new parameters and the new state. Gradient descent
+# remembers nothing. `minimize` is the loop every optimizer of this lecture runs in: compute
+# the gradient, take a step, keep the iterate (and stop when the iterate runs off to infinity).
+
+
+# %%
+# check: L02 sgd_step and the loop
+def sgd_step(x, grad, state, lr):
+    """Gradient descent, as torch.optim.SGD: x <- x - lr grad. x, grad: (D,). No state."""
+    return x - lr * grad, state
+
+
+def minimize(step, grad, x0, num_steps, max_abs=1e6, **hyper):
+    """Run `step` (x, grad, state, **hyper) -> (x, state) from x0 for num_steps steps, with
+    grad: (D,) -> (D,). Returns the iterates (k + 1, D); k < num_steps when an iterate left
+    |x_i| <= max_abs or was not finite (divergence)."""
+    x, state = np.array(x0, dtype=np.float64).reshape(-1), {}
+    path = [x]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_steps):
+            x, state = step(x, grad(x), state, **hyper)
+            path.append(x)
+            if not np.all(np.abs(x) <= max_abs):  # also catches nan
+                break
+    return np.array(path)
+
+
+# %% [markdown]
 # The parabola $f(x) = x^2$ has $f'(x) = 2x$, so one step of gradient descent is
 #
 # $$x_{t+1} = x_t - \eta \cdot 2x_t = (1 - 2\eta)\, x_t
@@ -250,31 +278,23 @@ plt.show()
 #   with $f = x_0^2$ at every step;
 # * $\eta > 1$: $|1 - 2\eta| > 1$, $|x_t|$ grows geometrically — gradient descent **diverges**.
 #
-# The cell below runs `course.optim` (the same steps as `torch.optim.SGD`) with
-# $\eta = 0.01, 0.1, 1, 100, 1000$ from $x_0 = 2$ and prints $f(x_t)$ at each step; the table
-# is compared with the closed form $(1-2\eta)^{2t} x_0^2$.
+# The cell below runs `sgd_step` with $\eta = 0.01, 0.1, 1, 100, 1000$ from $x_0 = 2$ and
+# prints $f(x_t)$ at each step; the table is compared with the closed form
+# $(1-2\eta)^{2t} x_0^2$.
 
 # %%
 # check: L02 gd on x squared
-from course import optim, surfaces  # noqa: E402, F811 (a self-contained check cell)
-
 X0 = 2.0
 NUM_STEPS = 8
 LEARNING_RATES = (0.01, 0.1, 1.0, 100.0, 1000.0)
 
 
 def gd_on_x_squared(lr, x0=X0, num_steps=NUM_STEPS):
-    """Gradient descent on f(x) = x^2 by course.optim: iterates x_0..x_T and values f(x_t).
+    """Gradient descent on f(x) = x^2 with sgd_step: iterates x_0..x_T and values f(x_t).
 
     No divergence cut-off (max_abs=inf), so that every step of a diverging run is shown."""
-    run = optim.run(
-        surfaces.get("quadratic_1d"),
-        optim.Stepper("gd", lr),
-        start=[x0],
-        steps=num_steps,
-        max_abs=np.inf,
-    )
-    return run.points[:, 0], run.losses  # (T+1,), (T+1,)
+    xs = minimize(sgd_step, lambda x: 2 * x, [x0], num_steps, max_abs=np.inf, lr=lr)[:, 0]
+    return xs, xs**2  # (T+1,), (T+1,)
 
 
 # %%
@@ -333,14 +353,6 @@ explorer
 # $f(x_t) = 4 \cdot 199^{2t} > 10^{30}$ needs $2t \log_{10} 199 > 30 - \log_{10} 4$, i.e.
 # $t > 6.4$: from step 7 on, as in the table.
 # </details>
-#
-# <details><summary><b>Check yourself.</b> For a parabola $f(x) = \frac{a}{2}x^2$ with
-# curvature $a > 0$, which learning rates converge?</summary>
-#
-# $x_{t+1} = (1 - \eta a) x_t$ converges when $|1 - \eta a| < 1$, i.e. $0 < \eta < 2/a$. The
-# sharper the minimum (the larger $a$), the smaller the learning rate must be. For $x^2$,
-# $a = 2$ and the limit is $\eta < 1$.
-# </details>
 
 # %% [markdown]
 # ## 4. Gradient descent in $D$ dimensions
@@ -385,14 +397,13 @@ print(f"steepest of 360 directions: {steepest.round(3)}; -grad/|grad|: {minus_gr
 # %%
 mu, L_max = bowl.curvature
 print(f"curvatures mu = {mu:g}, L = {L_max:g}, condition number {L_max / mu:g}")
-print(f"stable for lr < 2/L = {optim.stable_lr('gd', L_max):g}")
+print(f"stable for lr < 2/L = {2 / L_max:g}")
 bowl_runs = {}
 for lr in (0.01, 0.05, bowl.lr, 0.105):
-    run = optim.run(bowl, optim.Stepper("gd", lr), steps=100)
-    bowl_runs[lr] = run
+    bowl_runs[lr] = minimize(sgd_step, bowl.grad, bowl.start, 100, lr=lr)
     print(
         f"lr = {lr:<5g}: factors per step x: {1 - lr * mu:+.3f}, y: {1 - lr * L_max:+.3f}; "
-        f"f after 100 steps = {run.losses[-1]:.2e}"
+        f"f after 100 steps = {bowl.value(bowl_runs[lr][-1]):.2e}"
     )
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
@@ -401,12 +412,12 @@ gx, gy = np.meshgrid(np.linspace(-2.7, 2.7, 10), np.linspace(-2.7, 2.7, 10))
 field = bowl.grad(np.stack([gx, gy], axis=-1))  # (10, 10, 2)
 norm = np.linalg.norm(field, axis=-1, keepdims=True)
 axes[0].quiver(gx, gy, *np.moveaxis(-field / norm, -1, 0), color="0.35", width=0.004)
-path = bowl_runs[bowl.lr].points
+path = bowl_runs[bowl.lr]
 axes[0].plot(path[:, 0], path[:, 1], "o-", ms=3, color="#d62728", label=f"GD, lr = {bowl.lr:g}")
 axes[0].set_title("-∇f (arrows, normalized) and a descent path")
 axes[0].legend(loc="lower right")
-for lr, run in bowl_runs.items():
-    axes[1].semilogy(run.losses, label=f"lr = {lr:g}")
+for lr, path in bowl_runs.items():
+    axes[1].semilogy([bowl.value(p) for p in path], label=f"lr = {lr:g}")
 axes[1].set_ylim(1e-12, 1e4)
 axes[1].set_xlabel("step t")
 axes[1].set_ylabel("f(x_t)")
@@ -415,30 +426,33 @@ axes[1].legend()
 plt.show()
 
 # %% [markdown]
-# **Try it yourself.** The explorer runs gradient descent on the same bowl with $\eta = 0.09$,
-# close to $2/L$: the path zigzags across the narrow direction. Raise $\eta$ past $2/L$ and it
-# diverges; lower it to $0.01$ and the zigzag disappears, but watch how slowly the path then
-# crawls along the flat $x$ direction. The arrow at the current point is the downhill
-# direction $-\nabla f$.
+# **Exercise.** Cells that start with `# exercise:` are for you: replace the `None`, run the
+# cell, and it says at once whether the answer is right; a solution is folded below each.
+# The quadratic $f(x) = \frac12 x^\top A x$ with $A = \begin{pmatrix} 3 & 1 \\ 1 & 3
+# \end{pmatrix}$ has the gradient $Ax$ and the Hessian $A$. What is the largest learning rate
+# for which gradient descent converges from every start? (The cell computes the threshold
+# from the eigenvalues of $A$ and checks your number.)
 
 # %%
-explorer = gradient_descent_explorer(function="ill_conditioned", lr=bowl.lr, steps=60)
-explorer
+# exercise: largest stable learning rate
+answer = None  # your code here: a number
+A_ex = np.array([[3.0, 1.0], [1.0, 3.0]])
+grading.exercise("largest stable lr", answer, 2 / np.linalg.eigvalsh(A_ex).max(),
+                 hint="eta < 2/L with L the largest eigenvalue of A (A(1, 1) = 4 (1, 1))")
 
 # %% [markdown]
-# <details><summary><b>Check yourself.</b> Why is the gradient perpendicular to the contour
-# line through $x$?</summary>
+# <details><summary>Solution</summary>
 #
-# Along the contour line $f$ is constant, so the slope $\nabla f \cdot u$ in the direction
-# $u$ of the line is 0: $u$ is perpendicular to $\nabla f$.
-# </details>
-#
-# <details><summary><b>Check yourself.</b> Which single learning rate makes the factors of
-# both directions equally small in absolute value?</summary>
-#
-# $|1 - \eta\mu| = |1 - \eta L|$ with $1 - \eta\mu > 0 > 1 - \eta L$ gives
-# $\eta = 2/(\mu + L)$, with factor $(L - \mu)/(L + \mu) = (\kappa - 1)/(\kappa + 1)$; here
-# $\eta = 2/21 \approx 0.095$ and the factor is $19/21$.
+# ```python
+# # exercise: largest stable learning rate
+# answer = 2 / 4  # eigenvalues of A: 2 (along (1, -1)) and 4 (along (1, 1))
+# A_ex = np.array([[3.0, 1.0], [1.0, 3.0]])
+# grading.exercise("largest stable lr", answer, 2 / np.linalg.eigvalsh(A_ex).max(),
+#                  hint="eta < 2/L with L the largest eigenvalue of A (A(1, 1) = 4 (1, 1))")
+# ```
+# Along the eigenvector $(1, 1)$ the step multiplies the coordinate by $1 - 4\eta$, which
+# stays inside $(-1, 1)$ for $\eta < 1/2$; at $\eta = 1/2$ that component bounces, as
+# $x^2$ did at $\eta = 1$. The direction $(1, -1)$ alone would allow $\eta < 1$.
 # </details>
 
 # %% [markdown]
@@ -517,13 +531,12 @@ basin_colours = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
 end_distances, basin_counts = [], [0, 0, 0, 0]
 for sx in np.linspace(-4, 4, 5):
     for sy in np.linspace(-4, 4, 5):
-        run = optim.run(himmelblau, optim.Stepper("gd", himmelblau.lr), start=[sx, sy], steps=300)
-        end = run.points[-1]
-        distances_to_minima = [np.hypot(*(end - np.array(m))) for m in himmelblau.minima]
+        path = minimize(sgd_step, himmelblau.grad, [sx, sy], 300, lr=himmelblau.lr)
+        distances_to_minima = [np.hypot(*(path[-1] - np.array(m))) for m in himmelblau.minima]
         basin = np.argmin(distances_to_minima)
         end_distances.append(min(distances_to_minima))
         basin_counts[basin] += 1
-        axes[0].plot(run.points[:, 0], run.points[:, 1], "-", lw=1, color=basin_colours[basin])
+        axes[0].plot(path[:, 0], path[:, 1], "-", lw=1, color=basin_colours[basin])
         axes[0].plot(sx, sy, "o", ms=4, color=basin_colours[basin])
 axes[0].set_title("Himmelblau: 4 minima (★), 4 saddles (✖), 1 maximum (▲)")
 print(
@@ -534,41 +547,19 @@ print(
 saddle = surfaces.get("saddle")
 draw_surface(saddle, axes[1])
 for y0 in (0.0, 1e-6, -1e-3, 0.1, -0.3):
-    run = optim.run(saddle, optim.Stepper("gd", saddle.lr), start=[1.8, y0], steps=40)
-    axes[1].plot(run.points[:, 0], run.points[:, 1], "o-", ms=2.5, label=f"y₀ = {y0:g}")
-    print(f"saddle, start (1.8, {y0:g}): after 40 steps at {run.points[-1].round(4)}")
+    path = minimize(sgd_step, saddle.grad, [1.8, y0], 40, lr=saddle.lr)
+    axes[1].plot(path[:, 0], path[:, 1], "o-", ms=2.5, label=f"y₀ = {y0:g}")
+    print(f"saddle, start (1.8, {y0:g}): after 40 steps at {path[-1].round(4)}")
 axes[1].set_title(f"saddle {saddle.title}: gradient descent from (1.8, y₀)")
 axes[1].legend(loc="lower left", fontsize=8)
 plt.show()
 
 # %% [markdown]
-# **Saddle points dominate in high dimensions.** At a critical point of a function of $D$
-# variables, a minimum needs *all* $D$ eigenvalues of the Hessian to be positive. If the
-# Hessian behaved like a random symmetric matrix, that would become very unlikely as $D$
-# grows (Dauphin et al., 2014, argue that the critical points of neural-network losses with
-# a high loss are mostly saddle points). We sample random symmetric matrices
-# $H = (A + A^\top)/2$ with Gaussian entries and count how often all eigenvalues are
-# positive.
-
-# %%
-sample_rng = np.random.default_rng(0)
-print(f"{'D':>3s} {'fraction of random symmetric H with all eigenvalues > 0':>58s}")
-for D in (1, 2, 3, 4, 5, 6):
-    A = sample_rng.standard_normal((40_000, D, D))
-    eigenvalues = np.linalg.eigvalsh((A + np.swapaxes(A, 1, 2)) / 2)  # (40000, D)
-    print(f"{D:3d} {np.mean(np.all(eigenvalues > 0, axis=1)):58.5f}")
-
-# %% [markdown]
-# **Try it yourself.** The explorer runs gradient descent on Himmelblau's function from
-# $(0, 0)$. Move the start $x_0, y_0$ and find the four basins; then start close to one of
-# the saddle points printed above and see how a small move of the start sends the path into
-# different minima.
-
-# %%
-explorer = gradient_descent_explorer(function="himmelblau", steps=150)
-explorer
-
-# %% [markdown]
+# In a network with millions of parameters, a minimum needs *all* eigenvalues of the Hessian
+# to be positive, and saddle points are far more common than minima (section 13 counts this
+# for random matrices, and shows how gradient noise escapes them); the loss of a network is
+# also not convex (section 15 shows it with two computations).
+#
 # <details><summary><b>Check yourself.</b> At a saddle point of $x^2 - y^2$, what are the
 # eigenvalues of the Hessian, and along which line does gradient descent get stuck?</summary>
 #
@@ -579,141 +570,17 @@ explorer
 # </details>
 
 # %% [markdown]
-# ## 6. The loss of a deep network is not convex
-#
-# A function is **convex** if the chord between any two points lies above the graph:
-#
-# $$f\big((1 - \lambda) a + \lambda b\big) \le (1 - \lambda) f(a) + \lambda f(b)
-# \qquad \text{for all } a, b \text{ and } 0 \le \lambda \le 1 .$$
-#
-# For a convex function every local minimum is a global one, and gradient descent with a
-# small enough learning rate finds it. The squared loss of linear regression (lecture 01) is
-# convex, and so is the cross-entropy of a linear classifier. The loss of a network with
-# hidden layers is not, and two computations show it.
-#
-# **Symmetry.** Swapping two hidden units (their incoming weights and bias, and their
-# outgoing weights) changes $\theta$ but not the function the network computes. So every
-# minimum $\theta^\star$ comes with many copies $\pi(\theta^\star)$ of the same loss — for 16
-# hidden units in each of two layers, at least $16! \cdot 16!$ of them (more, since
-# flipping the signs of a tanh unit's weights is a symmetry too). If $L$ were convex, the
-# midpoint between two minima would be at least as good as both; we compute it.
-#
-# **Slices.** $L$ lives in $P = 354$ dimensions, but we can plot it along a line,
-# $\alpha \mapsto L(\theta^\star + \alpha d)$. Following Li et al. (2018), each parameter
-# tensor of the random direction $d$ is rescaled to the norm of the same tensor in
-# $\theta^\star$, so that the slice has the scale of the network. A convex function is convex
-# along every line, so a single slice that curves downward somewhere (a negative second
-# difference) proves non-convexity. As a convex reference we slice the loss of a linear
-# classifier (logistic regression, no hidden layer) trained on the same data.
-
-
-# %%
-def train_full_batch(model, X, y, num_steps=200, lr=0.05):
-    """Minimize the average cross-entropy with full-batch Adam (section 12); returns L."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(num_steps):
-        opt.zero_grad()
-        loss = average_loss(model, X, y)[0]
-        loss.backward()
-        opt.step()
-    return average_loss(model, X, y)[0].item()
-
-
-def loss_at(model, theta, X, y):
-    """L at the parameter vector theta: (P,), evaluated by loading theta into model."""
-    with torch.no_grad():
-        nn.utils.vector_to_parameters(theta.clone(), model.parameters())
-        return average_loss(model, X, y)[0].item()
-
-
-def random_direction(model, theta, generator):
-    """A Gaussian direction (P,), each parameter tensor rescaled to its norm in theta."""
-    parts, start = [], 0
-    for p in model.parameters():
-        t = theta[start : start + p.numel()]
-        d = torch.randn(p.numel(), generator=generator, dtype=theta.dtype)
-        parts.append(d / d.norm() * t.norm())
-        start += p.numel()
-    return torch.cat(parts)
-
-
-mlp = make_mlp()
-linear = nn.Linear(2, 2).double()
-print(f"trained MLP:    L = {train_full_batch(mlp, X_m, y_m):.2e}")
-print(f"trained linear: L = {train_full_batch(linear, X_m, y_m, num_steps=100):.3f}")
-theta_mlp = nn.utils.parameters_to_vector(mlp.parameters()).detach().clone()
-theta_lin = nn.utils.parameters_to_vector(linear.parameters()).detach().clone()
-
-# the same network with the first hidden layer's units reordered
-W1, b1, W2, b2, W3, b3 = (p.detach().clone() for p in mlp.parameters())
-order = torch.randperm(16, generator=torch.Generator().manual_seed(1))
-swapped = [W1[order], b1[order], W2[:, order], b2, W3, b3]  # rows of W1, b1; columns of W2
-theta_perm = torch.cat([p.flatten() for p in swapped])
-lambdas = np.linspace(0, 1, 21)
-on_chord = [loss_at(mlp, (1 - lam) * theta_mlp + lam * theta_perm, X_m, y_m) for lam in lambdas]
-print(f"L(theta*) = {on_chord[0]:.2e}, L(pi(theta*)) = {on_chord[-1]:.2e}")
-print(f"L at the midpoint = {on_chord[10]:.3f}: above both ends, so L is not convex")
-print(f"copies by reordering both hidden layers: 16!^2 = {math.factorial(16) ** 2:.2e}")
-
-alphas = np.linspace(-1, 1, 41)
-generator = torch.Generator().manual_seed(0)
-slices = {"MLP": [], "linear": []}
-for _ in range(3):
-    for name, net, theta in (("MLP", mlp, theta_mlp), ("linear", linear, theta_lin)):
-        d = random_direction(net, theta, generator)
-        slices[name].append([loss_at(net, theta + a * d, X_m, y_m) for a in alphas])
-for name, curves in slices.items():
-    second = np.diff(np.array(curves), n=2, axis=1)  # second differences along each slice
-    print(f"{name:6s}: smallest second difference along the slices = {second.min():+.2e}")
-
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
-for k, curve in enumerate(slices["MLP"]):
-    axes[0].plot(alphas, curve, label=f"direction {k + 1}")
-axes[0].set_title("MLP: L(θ* + α d)")
-for k, curve in enumerate(slices["linear"]):
-    axes[1].plot(alphas, curve, label=f"direction {k + 1}")
-axes[1].set_title("linear classifier: L(θ* + α d), convex")
-axes[2].plot(lambdas, on_chord, "o-", ms=3, label="L on the segment")
-axes[2].plot([0, 1], [on_chord[0], on_chord[-1]], "k--", label="chord (convex bound)")
-axes[2].set_ylim(-0.1, 1.35 * max(on_chord))  # room for the legend above the curve
-axes[2].set_title("from θ* to its reordered copy π(θ*)")
-axes[2].set_xlabel("λ")
-for ax in axes[:2]:
-    ax.set_xlabel("α")
-for ax in axes:
-    ax.set_ylabel("L")
-    ax.legend(fontsize=8, loc="upper left" if ax is axes[2] else "best")
-plt.show()
-
-# %% [markdown]
-# The linear classifier's slices are bowls; the network's slices bend both ways, and the
-# straight road between two equally good minima crosses a ridge. This does not make deep
-# learning hopeless: in large networks the minima that gradient methods find tend to have
-# similar, low losses (Choromanska et al., 2015), and two of them are often joined by a
-# curved path of low loss (Garipov et al., 2018; Draxler et al., 2018) — but there is no
-# guarantee, and the start, the learning rate and the optimizer matter.
-#
-# <details><summary><b>Check yourself.</b> Why is the squared loss of linear regression
-# convex in $w$, while the same loss of a network with one hidden layer is not?</summary>
-#
-# For linear regression $L(w) = \frac1{2n}\lVert Xw - y\rVert^2$ is a quadratic with Hessian
-# $\frac1n X^\top X$, whose eigenvalues are $\ge 0$: convex along every line. With a hidden
-# layer the prediction is a non-linear function of the weights (products of weights,
-# squashed by the activation), and the symmetry argument above gives two minima whose
-# midpoint is worse than both — impossible for a convex function.
-# </details>
-
-# %% [markdown]
-# ## 7. The cost of a full-batch step
+# ## 6. Stochastic gradient descent
 #
 # Every step of gradient descent needs $\nabla L(\theta)$, an average over *all* $n$ training
 # examples: a forward and a backward pass through the network for each of them. Real
 # training sets are large — ImageNet has about 1.3 million training images — and training
-# takes thousands of steps. Here is the cost on a small scale: a two-moons set of
-# $n = 120{,}000$ points and a network with two hidden layers of 32 units (float32, as in
-# practice). We time one gradient on the whole set and on mini-batches of $B$ random
-# examples, and measure how well a mini-batch gradient points in the direction of the full
-# one (the cosine of the angle between them).
+# takes thousands of steps. On a small scale: a two-moons set of $n = 120{,}000$ points and a
+# network with two hidden layers of 32 units (float32, as in practice). We count the work of
+# one gradient in multiply-adds: a linear layer with $a$ inputs and $b$ outputs costs $ab$ of
+# them per example in the forward pass, and about twice that in the backward pass (one
+# product for the gradient of its weights, one for the gradient of its input; lecture 03
+# shows why), so a gradient costs about three forward passes.
 
 # %%
 N_BIG = 120_000
@@ -722,55 +589,16 @@ X_big, y_big = torch.tensor(X_big, dtype=torch.float32), torch.tensor(y_big)
 torch.manual_seed(0)
 net = nn.Sequential(nn.Linear(2, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 2))
 net_params = list(net.parameters())
-
-
-def flat_gradient(idx):
-    """Gradient (P,) of the average cross-entropy of `net` on the examples X_big[idx]."""
-    net.zero_grad()
-    nn.functional.cross_entropy(net(X_big[idx]), y_big[idx]).backward()
-    return torch.cat([p.grad.flatten() for p in net_params])
-
-
-def seconds_per_gradient(batch_size, repeats):
-    """Shortest time of `repeats` gradients on random batches (the whole set if B = n)."""
-    times = []
-    for _ in range(repeats):
-        idx = torch.randint(0, N_BIG, (batch_size,)) if batch_size < N_BIG else slice(None)
-        start = time.perf_counter()
-        flat_gradient(idx)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-full_gradient = flat_gradient(slice(None)).clone()
-batch_sizes = [2**k for k in range(5, 16, 2)]
-# the best of several repeats, so that a busy machine disturbs the cheap batches less
-timings = [seconds_per_gradient(B, repeats=20 if B <= 2048 else 3) for B in batch_sizes]
-t_full = seconds_per_gradient(N_BIG, repeats=2)
-print(f"P = {full_gradient.numel()} parameters, n = {N_BIG:,} examples")
-print(f"{'B':>7s} {'ms per gradient':>16s} {'full step / this':>17s} {'cos(g_B, grad L)':>17s}")
-for B, seconds in zip(batch_sizes, timings, strict=True):
-    g_B = flat_gradient(torch.randint(0, N_BIG, (B,)))
-    cosine = torch.nn.functional.cosine_similarity(g_B, full_gradient, dim=0).item()
-    print(f"{B:7d} {1e3 * seconds:16.2f} {t_full / seconds:17.0f} {cosine:17.3f}")
-print(f"{N_BIG:7d} {1e3 * t_full:16.2f} {1:17d} {1:17.3f}")
-
-fig, ax = plt.subplots(figsize=(5.5, 3.5))
-ax.loglog(batch_sizes + [N_BIG], 1e3 * np.array(timings + [t_full]), "o-")
-ax.set_xlabel("examples per gradient B")
-ax.set_ylabel("time per gradient (ms)")
-ax.set_title("the cost of a gradient grows with B")
-plt.show()
+forward_macs = sum(m.in_features * m.out_features for m in net if isinstance(m, nn.Linear))
+print(f"P = {sum(p.numel() for p in net_params)} parameters, n = {N_BIG:,} examples")
+print(f"multiply-adds per example: forward {forward_macs:,}, gradient about {3 * forward_macs:,}")
+for B in (1, 128, N_BIG):
+    print(f"one gradient on B = {B:7,d} examples: about {3 * forward_macs * B:13,d} multiply-adds")
 
 # %% [markdown]
-# For large batches the time grows in proportion to $B$, and one full-batch step costs as
-# much as many mini-batch steps (third column); for small batches a fixed overhead per call
-# dominates, so that $B = 1$ wastes the hardware (one reason why batches of 32 to 512 are
-# common). And the mini-batch gradients already point almost the right way (last column):
-# to decide which way is downhill one does not need to look at all $n$ examples.
-
-# %% [markdown]
-# ## 8. Stochastic gradient descent
+# The work is proportional to the number of examples: one full-batch step costs as
+# much as 120,000 single-example steps, or about 940 steps on mini-batches of 128. (Wall-clock
+# time is less tidy — section 12 measures it.)
 #
 # **Stochastic gradient descent** (SGD) replaces the full gradient by the average over a
 # random **mini-batch** $\mathcal B_t$ of $B$ examples:
@@ -787,57 +615,15 @@ plt.show()
 # \sigma^2 = \frac1n \sum_{i=1}^n \lVert \nabla l_i - \nabla L \rVert^2,$$
 #
 # the variance of one example's gradient divided by $B$ (without replacement it is smaller
-# by the factor $\frac{n - B}{n - 1}$, negligible when $B \ll n$). The idea goes back to the
-# stochastic approximation of Robbins and Monro (1951), who showed that such noisy steps
-# still converge if the learning rate decreases slowly enough ($\sum_t \eta_t = \infty$,
-# $\sum_t \eta_t^2 < \infty$). We measure the error on the 120,000 points: $\sigma^2$ from
-# single examples ($B = 1$), then every other $B$ against the prediction $\sigma^2/B$ (each
-# point averages 100 or 300 random batches, so it scatters around the prediction).
-
-# %%
-params = {name: p.detach() for name, p in net.named_parameters()}
-
-
-def batch_loss(params, X, y):
-    """Average cross-entropy of `net` with the given parameters on one batch X: (B, 2)."""
-    return nn.functional.cross_entropy(functional_call(net, params, (X,)), y)
-
-
-# grad(...) differentiates with respect to the parameters; vmap runs it for a stack of
-# batches (draws, B, 2) in one call, instead of a Python loop over the draws
-gradients_of_batches = vmap(grad(batch_loss), in_dims=(None, 0, 0))
-sgd_rng = torch.Generator().manual_seed(0)
-squared_errors = {}
-for B in (1, 4, 16, 64, 256, 1024, 4096):
-    draws = 300 if B == 1 else 100
-    idx = torch.randint(0, N_BIG, (draws, B), generator=sgd_rng)  # with replacement
-    grads = gradients_of_batches(params, X_big[idx], y_big[idx])  # name -> (draws, ...)
-    g_B = torch.cat([g.reshape(draws, -1) for g in grads.values()], dim=1)  # (draws, P)
-    squared_errors[B] = ((g_B - full_gradient) ** 2).sum(dim=1).mean().item()
-sigma2 = squared_errors[1]
-print(f"sigma^2 (B = 1) = {sigma2:.3f}")
-print(f"{'B':>5s} {'E|g_B - grad L|^2':>18s} {'sigma^2 / B':>12s} {'ratio':>6s}")
-for B, err in squared_errors.items():
-    print(f"{B:5d} {err:18.5f} {sigma2 / B:12.5f} {err / (sigma2 / B):6.2f}")
-
-Bs = np.array(list(squared_errors))
-fig, ax = plt.subplots(figsize=(5.5, 3.5))
-ax.loglog(Bs, list(squared_errors.values()), "o", label="measured")
-ax.loglog(Bs, sigma2 / Bs, "k--", label="σ²/B")
-ax.set_xlabel("batch size B")
-ax.set_ylabel("E ||g_B − ∇L||²")
-ax.set_title("the noise of a mini-batch gradient ∝ 1/B")
-ax.legend()
-plt.show()
+# by the factor $\frac{n - B}{n - 1}$, negligible when $B \ll n$).
 
 # %% [markdown]
 # **Epochs.** In practice the examples are not drawn independently at each step: the
 # training set is shuffled, cut into $\lceil n/B \rceil$ batches, and the batches are used
 # in turn. One pass over the data is an **epoch**; every example is used once per epoch, and
 # the set is reshuffled for the next one. A PyTorch `DataLoader` with `shuffle=True` does
-# exactly this (`course.train.make_loader` builds one). Below, a loader over the indices
-# $0, \dots, 199$ of the moons shows two epochs: a new order each time, the last batch
-# smaller.
+# exactly this (`course.train.make_loader` builds one); below, a loader over the indices
+# $0, \dots, 199$ of the moons, for two epochs.
 #
 # ```python
 # for epoch in range(num_epochs):
@@ -847,9 +633,6 @@ plt.show()
 # ```
 
 # %%
-for B in (32, 128, 1024):
-    loader = train.make_loader(X_big, y_big, batch_size=B, shuffle=True, seed=0)
-    print(f"n = {N_BIG:,}, B = {B:5d}: {len(loader):5d} steps per epoch")
 index_loader = train.make_loader(np.arange(200), y_moons, batch_size=32, shuffle=True, seed=0)
 for epoch in range(2):
     batches = [indices for indices, _ in index_loader]
@@ -863,47 +646,65 @@ for epoch in range(2):
 # %% [markdown]
 # **The batch-size trade-off.** A large batch gives an accurate gradient but few, expensive
 # steps per epoch ("stable but expensive"); a small batch gives many cheap steps that are
-# noisy ("cheap but noisy"). We run SGD on the least-squares surface of `course.surfaces`
-# (a line fitted to $n = 200$ points, so that we can draw the path) for 20 epochs with batch
-# sizes 1, 10, 50 and 200 (full batch) and the same learning rate, and measure the gap
-# $L(\theta_t) - L(\theta^\star)$ per epoch.
+# noisy ("cheap but noisy"). We run SGD — `sgd_step` fed with mini-batch gradients — on the
+# least-squares surface of `course.surfaces` (a line $wx + b$ fitted to $n = 200$ points, so
+# that we can draw the path) for 20 epochs with batch sizes 1, 10, 50 and 200 (full batch)
+# and the same learning rate, and measure the gap $L(\theta_t) - L(\theta^\star)$ per epoch.
+# `run_sgd` takes one learning rate per step, which section 7 will need.
 
 # %%
 lsq = surfaces.get("least_squares")
 n_lsq = lsq.n_samples
+
+
+def run_sgd(lrs, batch_size, seed=0):
+    """SGD on the least-squares surface with learning rate lrs[t] at step t; batches drawn
+    with numpy.random.default_rng(seed). Returns the iterates (len(lrs) + 1, 2)."""
+    rng = np.random.default_rng(seed)
+    x, state = np.array(lsq.start, dtype=np.float64), {}
+    path = [x]
+    for lr in lrs:
+        x, state = sgd_step(x, lsq.grad(x, batch_size=batch_size, rng=rng), state, lr)
+        path.append(x)
+    return np.array(path)
+
+
+def gaps(path):
+    """L(theta_t) - L(theta*) along a path (k + 1, 2)."""
+    return np.array([lsq.value(p) for p in path]) - lsq.min_value
+
+
 lsq_runs = {}
 print(f"{'B':>4s} {'steps':>6s} " + "".join(f"{'epoch ' + str(e):>11s}" for e in (1, 5, 20)))
 for B in (1, 10, 50, 200):
     steps_per_epoch = n_lsq // B
-    run = optim.run(lsq, optim.Stepper("gd", 0.1), steps=20 * steps_per_epoch, batch_size=B)
-    lsq_runs[B] = run
-    gaps = run.losses[::steps_per_epoch] - lsq.min_value  # after epoch 0, 1, ..., 20
-    print(f"{B:4d} {len(run.losses) - 1:6d} " + "".join(f"{gaps[e]:11.2e}" for e in (1, 5, 20)))
+    lsq_runs[B] = run_sgd(np.full(20 * steps_per_epoch, 0.1), batch_size=B)
+    per_epoch = gaps(lsq_runs[B][::steps_per_epoch])  # after epoch 0, 1, ..., 20
+    print(f"{B:4d} {20 * steps_per_epoch:6d} " + "".join(f"{per_epoch[e]:11.2e}" for e in (1, 5, 20)))
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
 draw_surface(lsq, axes[0])
-for B, run in lsq_runs.items():
-    axes[0].plot(*run.points[:400].T, "-", lw=1, label=f"B = {B}")
+for B, path in lsq_runs.items():
+    axes[0].plot(*path[:400].T, "-", lw=1, label=f"B = {B}")
 axes[0].set_xlabel("w")
 axes[0].set_ylabel("b")
 axes[0].set_title("the first 400 steps")
 axes[0].legend(loc="lower left")
-for B, run in lsq_runs.items():
-    epochs = np.arange(len(run.losses)) * B / n_lsq
-    axes[1].semilogy(epochs, run.losses - lsq.min_value, lw=1, label=f"B = {B}")
+for B, path in lsq_runs.items():
+    epochs = np.arange(len(path)) * B / n_lsq
+    axes[1].semilogy(epochs, gaps(path), lw=1, label=f"B = {B}")
 axes[1].set_xlabel("epochs (examples used / n)")
 axes[1].set_ylabel("L(θ_t) − L(θ*)")
-axes[1].set_title("same data, same learning rate")
+axes[1].set_title("same data, same learning rate η = 0.1")
 axes[1].legend()
 plt.show()
 
 # %% [markdown]
 # Per epoch — that is, for the same number of gradient evaluations — the small batches are
 # far ahead at first; but with a fixed learning rate they stall at a **noise floor** that is
-# higher the smaller the batch. This is why training recipes lower the learning rate over
-# time (a schedule, in the spirit of Robbins–Monro) or grow the batch. On real hardware the
-# trade-off also includes the timings of section 7: below a few hundred examples a larger
-# batch costs hardly more time per step, so its lower noise comes almost for free.
+# higher the smaller the batch: near the minimum the true gradient is tiny, while the noise
+# of $g_t$ is not, so every step kicks the iterate by about $\eta\sigma/\sqrt B$. Two cures:
+# grow the batch, or lower the learning rate over time (section 7).
 #
 # **Try it yourself.** The explorer runs SGD with batches of 10 on the same surface. Slide
 # the batch size up to 200 (the label switches back to GD and the path becomes smooth) and
@@ -924,116 +725,203 @@ explorer
 # </details>
 
 # %% [markdown]
-# ## 9. SGD noise helps to escape saddle points
+# ## 7. Learning-rate schedules
 #
-# Section 5 showed plain gradient descent sliding into the saddle point of $x^2 - y^2$ when
-# it starts on the $x$ axis. Such starts form a set of measure zero, so random initialization
-# avoids them almost surely (Lee et al., 2016) — but a start *close* to that set can spend a
-# very long time near the saddle, since the escaping component grows only by a factor
-# $1 + 2\eta$ per step. Jin et al. (2017, 2019) showed that gradient descent with a small
-# random perturbation escapes strict saddle points quickly, in a number of steps that
-# depends only poly-logarithmically on the dimension; the noise of SGD plays the same role.
+# The noise floor of section 6 is proportional to $\eta$: a large rate makes fast progress
+# far from the minimum, a small rate settles close to it. A **learning-rate schedule**
+# $\eta_t$ gets both, starting large and ending small. Robbins and Monro (1951) showed that
+# SGD converges when $\sum_t \eta_t = \infty$ (the steps can travel any distance) and
+# $\sum_t \eta_t^2 < \infty$ (the noise they add stays bounded), which $\eta_t \propto 1/t$
+# satisfies. Four schedules in use, for $T$ steps from $\eta_0$ (the step $t$ counts from 0):
 #
-# We use a saddle with a way out: $f(x, y) = x^2 + \frac12 y^4 - y^2$ has a saddle point at
-# the origin and two minima $(0, \pm1)$ with $f = -\frac12$. Gradient descent from
-# $(1.8, y_0)$ with tiny $y_0$ needs more steps the smaller $y_0$ is (and from $y_0 = 0$ it
-# never leaves); gradient descent with noise ($\sigma = 0.1$ added to each gradient
-# coordinate, `noise=0.1` in `course.optim.run`) leaves within a few dozen steps.
+# * **step decay**: $\eta_t = \eta_0\, \gamma^{\lfloor t/s \rfloor}$, e.g. divide by 10
+#   every $s$ steps (the classic recipe for image classifiers);
+# * **cosine** (Loshchilov and Hutter, 2017): $\eta_t = \eta_{\min} + \frac12(\eta_0 -
+#   \eta_{\min})(1 + \cos(\pi t/T))$, smooth, with a long high phase and a gentle landing;
+# * **$1/t$**: $\eta_t = \eta_0/(1 + t/t_0)$, the Robbins–Monro schedule;
+# * **linear warmup**: $\eta_t = \eta_0 (t + 1)/W$ for the first $W$ steps, then constant
+#   (or followed by another schedule). At the start the gradients are large and Adam's
+#   second-moment estimates are still poor; a few small steps avoid an early blow-up
+#   (Goyal et al., 2017, use it for large batches).
+
 
 # %%
-exits = surfaces.Surface(
-    name="saddle_with_exits",
-    title=r"$x^2 + \frac{1}{2}y^4 - y^2$",
-    f=lambda x, y: x**2 + 0.5 * y**4 - y**2,
-    df=lambda x, y: (2 * x, 2 * y**3 - 2 * y),
-    xlim=(-2.0, 2.0),
-    ylim=(-2.0, 2.0),
-    start=(1.8, 0.0),
-    minima=((0.0, 1.0), (0.0, -1.0)),
-    min_value=-0.5,
-    saddles=((0.0, 0.0),),
-)
+# check: L02 schedules
+def step_decay(t, lr0, step_size, gamma=0.1):
+    """lr0 * gamma ** (t // step_size), as torch.optim.lr_scheduler.StepLR."""
+    return lr0 * gamma ** (t // step_size)
 
 
-def escape_step(run, level=-0.25):
-    """First step at which f drops below `level` (halfway down to the minima), or None."""
-    below = np.flatnonzero(run.losses < level)
-    return int(below[0]) if below.size else None
+def cosine(t, lr0, T, lr_min=0.0):
+    """From lr0 at t = 0 to lr_min at t = T along half a cosine, as CosineAnnealingLR."""
+    return lr_min + 0.5 * (lr0 - lr_min) * (1 + math.cos(math.pi * t / T))
 
 
-gd_runs = {}
-for y0 in (0.0, 1e-2, 1e-4, 1e-8, 1e-12):
-    gd_runs[y0] = optim.run(exits, optim.Stepper("gd", 0.1), start=[1.8, y0], steps=300)
-    print(f"GD from y0 = {y0:<6g}: escapes at step {escape_step(gd_runs[y0])}")
-print(
-    f"each factor 10^4 in y0 costs log(10^4)/log(1 + 2 lr) = {np.log(1e4) / np.log(1.2):.1f} steps"
-)
-noisy_runs = [
-    optim.run(exits, optim.Stepper("gd", 0.1), start=[1.8, 0.0], steps=300, noise=0.1, seed=s)
-    for s in range(5)
-]
-print("noisy GD from y0 = 0 (5 seeds): escapes at steps", [escape_step(r) for r in noisy_runs])
+def inverse_t(t, lr0, t0):
+    """lr0 / (1 + t / t0): halves by step t0, a tenth by step 9 t0."""
+    return lr0 / (1 + t / t0)
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-draw_surface(exits, axes[0])
-axes[0].plot(*gd_runs[0.0].points.T, "o-", ms=3, color="#0072B2", label="GD, y₀ = 0")
-for k, run in enumerate(noisy_runs):
-    axes[0].plot(*run.points.T, "-", lw=1, color="#D55E00", label="noisy GD" if k == 0 else None)
-axes[0].set_title(f"{exits.title}: stuck vs escaping")
-axes[0].legend(loc="lower left")
-for y0, run in gd_runs.items():
-    axes[1].plot(run.losses, label=f"GD, y₀ = {y0:g}")
-for k, run in enumerate(noisy_runs):
-    axes[1].plot(run.losses, color="#D55E00", lw=0.8, label="noisy GD, y₀ = 0" if k == 0 else None)
+
+def warmup(t, lr0, W):
+    """Linear warmup: lr0 (t + 1) / W for t < W, then lr0, as LinearLR(1/W, 1, W - 1)."""
+    return lr0 * min(1.0, (t + 1) / W)
+
+
+# %% [markdown]
+# Each function is checked against the scheduler of `torch.optim.lr_scheduler` that
+# implements it (the learning rate an optimizer uses at each of the $T$ steps); $1/t$ has no
+# built-in scheduler. Then we rerun the noisiest case of section 6 ($B = 1$, $\eta_0 = 0.1$,
+# 10 epochs $= 2000$ steps) with each schedule, with the same three seeds for all, and print
+# the gap after the last step and averaged over the last 200 steps.
+
+# %%
+T_S, LR0 = 2000, 0.1
+S = torch.optim.lr_scheduler
+
+
+def torch_lrs(make_scheduler, num_steps=T_S, lr0=LR0):
+    """The learning rate torch.optim.SGD uses at each step under a scheduler: (num_steps,)."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=lr0)
+    scheduler = make_scheduler(opt)
+    rates = []
+    for _ in range(num_steps):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()  # (no gradient: the parameter stays put)
+        scheduler.step()
+    return np.array(rates)
+
+
+steps_t = range(T_S)
+schedules = {
+    "constant": np.full(T_S, LR0),
+    "step decay": np.array([step_decay(t, LR0, step_size=700) for t in steps_t]),
+    "cosine": np.array([cosine(t, LR0, T_S) for t in steps_t]),
+    "1/t": np.array([inverse_t(t, LR0, t0=100) for t in steps_t]),
+    "warmup": np.array([warmup(t, LR0, W=100) for t in steps_t]),
+}
+references = {
+    "step decay": torch_lrs(lambda opt: S.StepLR(opt, step_size=700, gamma=0.1)),
+    "cosine": torch_lrs(lambda opt: S.CosineAnnealingLR(opt, T_max=T_S)),
+    "warmup": torch_lrs(lambda opt: S.LinearLR(opt, 1 / 100, 1.0, total_iters=99)),
+}
+for name, reference in references.items():
+    difference = np.abs(schedules[name] - reference).max()
+    print(f"{name:10s}: max |ours - torch.optim.lr_scheduler| = {difference:.1e}")
+    assert difference < 1e-12
+
+floors = {}
+for name, lrs in schedules.items():
+    runs = [gaps(run_sgd(lrs, batch_size=1, seed=seed)) for seed in range(3)]
+    floors[name] = np.array(runs)  # (3, T_S + 1)
+    print(
+        f"{name:10s}: gap after the last step {np.mean([r[-1] for r in runs]):.1e}, "
+        f"over the last 200 steps {np.mean([r[-200:].mean() for r in runs]):.1e} (3 seeds)"
+    )
+assert all(floors[k][:, -200:].mean() < floors["constant"][:, -200:].mean() / 5 for k in
+           ("step decay", "cosine", "1/t"))
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+for name, lrs in schedules.items():
+    axes[0].plot(lrs, label=name)
+    axes[1].semilogy(floors[name].mean(axis=0), lw=1, label=name)
+axes[0].set_xlabel("step t")
+axes[0].set_ylabel("learning rate η_t")
+axes[0].set_title("the schedules")
+axes[0].legend()
 axes[1].set_xlabel("step t")
-axes[1].set_ylabel("f(x_t)")
-axes[1].set_title("the plateau at the saddle value 0")
+axes[1].set_ylabel("L(θ_t) − L(θ*) (mean of 3 seeds)")
+axes[1].set_title("SGD with B = 1 on least squares")
 axes[1].legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# **Try it yourself.** The explorer starts gradient descent exactly on the stable manifold of
-# the saddle $x^2 - y^2$: it slides into $(0, 0)$ and stays. Raise the noise $\sigma$ to
-# $0.1$ (the label becomes SGD): the path leaves along $y$. This surface has no minimum, so
-# the escape goes on until the red badge reports the divergence.
+# The constant rate stays at its noise floor; every decaying schedule ends one to two orders
+# of magnitude below it (warmup alone does not decay, so it ends on the same floor).
+# Step decay drops the floor at each cut; cosine lowers it smoothly and spends most of the
+# steps at a high rate; $1/t$ decays early and then keeps a small rate for a long time.
+# In PyTorch a schedule is an object next to the optimizer: call `scheduler.step()` once per
+# epoch (or per step, as here) after `optimizer.step()`.
+#
+# **Exercise.** A common recipe for Adam and large batches: linear warmup for $W$ steps, then
+# a cosine decay from $\eta_0$ to 0 over the remaining $T - W$ steps. Write it; the cell
+# compares your $\eta_t$ for all $t$ with PyTorch's `SequentialLR` of a `LinearLR` and a
+# `CosineAnnealingLR`.
 
 # %%
-explorer = gradient_descent_explorer(function="saddle", start=(1.8, 0.0), steps=150)
-assert np.abs(explorer.runs["gd"].points[-1]).max() < 1e-8  # stuck at the saddle
-explorer
+# exercise: warmup then cosine
+def warmup_cosine(t, lr0, W, T):
+    """lr0 (t + 1) / W for t < W, then a cosine from lr0 (at t = W) to 0 (at t = T)."""
+    return None  # your code here
+
+
+mine = [warmup_cosine(t, LR0, 100, T_S) for t in range(T_S)]
+theirs = torch_lrs(lambda opt: S.SequentialLR(opt, [S.LinearLR(opt, 1 / 100, 1.0, 99),
+                                                    S.CosineAnnealingLR(opt, T_S - 100)], [100]))
+grading.exercise("warmup_cosine(t) for t = 0..1999", None if None in mine else mine, theirs,
+                 hint="t < W: warmup(t, lr0, W); after: cosine(t - W, lr0, T - W)")
 
 # %% [markdown]
-# <details><summary><b>Check yourself.</b> Why can noise not push the iterate out of a
-# (strict) local minimum in the same way?</summary>
+# <details><summary>Solution</summary>
 #
-# At a minimum every direction curves upward: a random kick is pulled back, by the factor
-# $1 - \eta\lambda < 1$ along each eigen-direction. At a saddle point one direction has a
-# negative eigenvalue $\lambda < 0$, where the kick is *amplified* by $1 - \eta\lambda > 1$
-# per step. Large noise can still hop over the barrier of a shallow minimum, which is one
-# more way in which SGD differs from GD.
+# ```python
+# # exercise: warmup then cosine
+# def warmup_cosine(t, lr0, W, T):
+#     """lr0 (t + 1) / W for t < W, then a cosine from lr0 (at t = W) to 0 (at t = T)."""
+#     if t < W:
+#         return lr0 * (t + 1) / W
+#     return 0.5 * lr0 * (1 + math.cos(math.pi * (t - W) / (T - W)))
+#
+#
+# mine = [warmup_cosine(t, LR0, 100, T_S) for t in range(T_S)]
+# theirs = torch_lrs(lambda opt: S.SequentialLR(opt, [S.LinearLR(opt, 1 / 100, 1.0, 99),
+#                                                     S.CosineAnnealingLR(opt, T_S - 100)], [100]))
+# grading.exercise("warmup_cosine(t) for t = 0..1999", None if None in mine else mine, theirs,
+#                  hint="t < W: warmup(t, lr0, W); after: cosine(t - W, lr0, T - W)")
+# ```
+# The two pieces meet at $t = W - 1$ and $t = W$, both with $\eta_0$.
 # </details>
 
 # %% [markdown]
-# ## 10. Momentum
+# ## 8. Momentum
 #
 # On the elongated bowl of section 4, gradient descent zigzags across the valley and creeps
 # along it. **Momentum** (Polyak, 1964) lets the iterate build up speed: it keeps a running
-# sum of past gradients, the **velocity** $g_t$, and steps along it,
+# sum of past gradients, the **velocity** $v_t$, and steps along it,
 #
-# $$g_t = \beta\, g_{t-1} + \nabla f(x_t), \qquad x_{t+1} = x_t - \eta\, g_t,
-# \qquad g_{-1} = 0,$$
+# $$v_t = \beta\, v_{t-1} + \nabla f(x_t), \qquad x_{t+1} = x_t - \eta\, v_t,
+# \qquad v_{-1} = 0,$$
 #
 # with $0 \le \beta < 1$ (typically $0.9$); $\beta = 0$ is gradient descent. Unrolled,
-# $g_t = \sum_{k \ge 0} \beta^k \nabla f(x_{t-k})$: gradients that agree from step to step
+# $v_t = \sum_{k \ge 0} \beta^k \nabla f(x_{t-k})$: gradients that agree from step to step
 # (along the valley) add up, to at most $\frac{1}{1 - \beta}$ times one gradient, while
 # gradients that flip sign (across the valley) cancel. Think of a heavy ball rolling down
-# the landscape, with friction $1 - \beta$. Subtracting two consecutive updates gives the
-# **heavy-ball** form of the same method,
+# the landscape, with friction $1 - \beta$. This **velocity** (or buffer) form is the one
+# that `torch.optim.SGD(momentum=β)` and `course.optim` implement (PyTorch calls $v$ the
+# `momentum_buffer`; its first buffer is the first gradient, the same as $\beta \cdot 0 +
+# \nabla f(x_0)$).
+
+
+# %%
+# check: L02 momentum_step
+def momentum_step(x, grad, state, lr, beta=0.9):
+    """Momentum in the velocity form, as torch.optim.SGD(momentum=beta):
+    v <- beta v + grad, x <- x - lr v. x, grad: (D,); state {"v": (D,)}, empty at first."""
+    v = beta * state.get("v", 0.0) + grad
+    return x - lr * v, {"v": v}
+
+
+# %% [markdown]
+# The same method has a second, common form. Write the update at step $t - 1$ as
+# $\eta v_{t-1} = -(x_t - x_{t-1})$ and substitute it into the update at step $t$:
 #
-# $$x_{t+1} = x_t - \eta \nabla f(x_t) + \beta\,(x_t - x_{t-1}) .$$
+# $$x_{t+1} = x_t - \eta\,\nabla f(x_t) - \eta\beta\, v_{t-1}
+# = x_t - \eta\,\nabla f(x_t) + \beta\,(x_t - x_{t-1}) ,$$
 #
-# This is the form of `torch.optim.SGD(momentum=β)` and of `course.optim`. We check the
-# equivalence on the bowl.
+# the **heavy-ball** form, with $x_{-1} = x_0$. The substitution uses the same $\eta$ at
+# steps $t - 1$ and $t$: the two forms are the same method when $\eta$ is constant, and
+# differ under a learning-rate schedule (the velocity form carries the old rates in $v$).
+# We check the equivalence on the bowl.
 
 
 # %%
@@ -1050,66 +938,33 @@ def heavy_ball(grad, x0, lr, beta, num_steps):
 
 
 # %%
-by_velocity = optim.run(bowl, optim.Stepper("momentum", 0.02, momentum=0.9), steps=200).points
+by_velocity = minimize(momentum_step, bowl.grad, bowl.start, 200, lr=0.02, beta=0.9)
 by_heavy_ball = heavy_ball(bowl.grad, bowl.start, lr=0.02, beta=0.9, num_steps=200)
 print(f"max |velocity form - heavy-ball form| = {np.abs(by_velocity - by_heavy_ball).max():.1e}")
 
 # %% [markdown]
-# **How much momentum?** On a quadratic each eigen-direction with curvature $\lambda$ evolves
-# by the linear recursion above, and the error shrinks per step by the spectral radius of
-# $\begin{pmatrix} 1 + \beta - \eta\lambda & -\beta \\ 1 & 0 \end{pmatrix}$. For small $\beta$
-# the flat direction is still slow; as $\beta$ grows the ball becomes faster, until it
-# overshoots and oscillates around the minimum, and for $\beta \to 1$ it hardly loses any
-# energy: the error then shrinks like $\sqrt\beta^{\,t}$. The best $\beta$ for the flattest
-# direction (critical damping) is $\beta^\star = (1 - \sqrt{\eta\mu})^2$. **Too much momentum
-# hurts**: below, at $\eta = 0.02$ on the bowl, $\beta = 0.99$ is slower than no momentum at
-# all. (Goh, 2017, explores this with beautiful interactive figures.)
-
+# **How much momentum?** For small $\beta$ the flat direction is still slow; as $\beta$
+# grows the ball becomes faster, until it overshoots and oscillates around the minimum, and
+# for $\beta \to 1$ it hardly loses any energy. On a quadratic, the best $\beta$ for the
+# flattest direction (curvature $\mu$; critical damping) is $\beta^\star = (1 -
+# \sqrt{\eta\mu})^2$. **Too much momentum hurts**: below, at $\eta = 0.02$ on the bowl,
+# $\beta = 0.99$ is slower than no momentum at all. (Goh, 2017, explores this with
+# interactive figures.)
 
 # %%
-def momentum_rate(lr, beta, curvatures):
-    """The long-run factor per step of heavy-ball momentum on a quadratic with these
-    Hessian eigenvalues: the largest spectral radius of the 2x2 iteration matrices."""
-    radii = []
-    for lam in curvatures:
-        T = np.array([[1 + beta - lr * lam, -beta], [1.0, 0.0]])
-        radii.append(np.abs(np.linalg.eigvals(T)).max())
-    return max(radii)
-
-
 lr_m = 0.02
 beta_star = (1 - np.sqrt(lr_m * mu)) ** 2
-momentum_runs = {}
-for beta in (0.0, 0.5, 0.9, 0.99):
-    momentum_runs[beta] = optim.run(bowl, optim.Stepper("momentum", lr_m, momentum=beta), steps=300)
 print(f"lr = {lr_m}, curvatures {mu:g} and {L_max:g}; critical damping beta* = {beta_star:.3f}")
+fig, ax = plt.subplots(figsize=(6.5, 3.8))
 for beta in (0.0, 0.5, beta_star, 0.9, 0.99):
-    final = optim.run(bowl, optim.Stepper("momentum", lr_m, momentum=beta), steps=300).losses[-1]
-    rate = momentum_rate(lr_m, beta, (mu, L_max))
-    print(f"beta = {beta:.3f}: factor per step {rate:.4f}, f after 300 steps = {final:.2e}")
-
-betas = np.linspace(0, 0.99, 34)
-final_losses = [
-    optim.run(bowl, optim.Stepper("momentum", lr_m, momentum=b), steps=300).losses[-1]
-    for b in betas
-]
-fig, axes = plt.subplots(1, 3, figsize=(15, 4), layout="constrained")
-draw_surface(bowl, axes[0])
-for beta, run in momentum_runs.items():
-    axes[0].plot(*run.points[:150].T, "-", lw=1.2, label=f"β = {beta}")
-    axes[1].semilogy(run.losses, label=f"β = {beta}")
-axes[0].set_title(f"the first 150 steps, η = {lr_m}")
-axes[0].legend(loc="lower right", fontsize=8)
-axes[1].set_xlabel("step t")
-axes[1].set_ylabel("f(x_t)")
-axes[1].set_title("β = 0.99 oscillates for a long time")
-axes[1].legend()
-axes[2].semilogy(betas, final_losses, "o-", ms=3)
-axes[2].axvline(beta_star, color="#d62728", ls="--", label=f"β* = {beta_star:.2f}")
-axes[2].set_xlabel("β")
-axes[2].set_ylabel("f after 300 steps")
-axes[2].set_title("too little and too much momentum")
-axes[2].legend()
+    path = minimize(momentum_step, bowl.grad, bowl.start, 300, lr=lr_m, beta=beta)
+    losses_beta = [bowl.value(p) for p in path]
+    print(f"beta = {beta:.3f}: f after 300 steps = {losses_beta[-1]:.2e}")
+    ax.semilogy(losses_beta, label=f"β = {beta:.3f}")
+ax.set_xlabel("step t")
+ax.set_ylabel("f(x_t)")
+ax.set_title(f"momentum on the bowl, η = {lr_m}: β = 0.99 oscillates for long")
+ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
@@ -1125,120 +980,104 @@ explorer = gradient_descent_explorer(
 explorer
 
 # %% [markdown]
-# <details><summary><b>Check yourself.</b> The gradient is constant, $\nabla f = c$ (a
-# straight slope). How long is the momentum step after many steps, for $\beta = 0.9$ and
-# $\beta = 0.99$?</summary>
+# **Exercises.** The checks below compare your numbers with `torch.optim.SGD(momentum=β)`,
+# run by this helper.
+
+
+# %%
+def torch_momentum_path(grad_fn, x0, lr, beta, num_steps):
+    """Iterates (num_steps + 1,) of torch.optim.SGD(lr, momentum=beta) on a 1-D function
+    with derivative grad_fn, from x0."""
+    x = torch.tensor([x0], dtype=torch.float64)
+    opt = torch.optim.SGD([x], lr=lr, momentum=beta)
+    path = [x0]
+    for _ in range(num_steps):
+        x.grad = grad_fn(x.detach().clone())
+        opt.step()
+        path.append(x.item())
+    return np.array(path)
+
+
+# %% [markdown]
+# *Two momentum steps by hand.* On $f(x) = x^2$ from $x_0 = 1$ with $\eta = 0.1$ and
+# $\beta = 0.9$, compute $x_1$ and $x_2$ on paper.
+
+# %%
+# exercise: two momentum steps
+answer = None  # your code here: [x_1, x_2]
+grading.exercise("[x_1, x_2]", answer, torch_momentum_path(lambda x: 2 * x, 1.0, 0.1, 0.9, 2)[1:],
+                 hint="v_0 = f'(x_0) = 2; x_1 = x_0 - 0.1 v_0; v_1 = 0.9 v_0 + f'(x_1)")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
 #
-# $g_t = c(1 + \beta + \dots + \beta^t) \to c/(1 - \beta)$, so the step tends to
-# $\eta c/(1 - \beta)$: 10 times the gradient-descent step for $\beta = 0.9$, 100 times for
-# $\beta = 0.99$. With large $\beta$ the effective learning rate is $\eta/(1 - \beta)$, which
-# is why $\eta$ is usually lowered when momentum is raised.
+# ```python
+# # exercise: two momentum steps
+# v0 = 2 * 1.0  # the first velocity is the first gradient
+# x1 = 1.0 - 0.1 * v0  # 0.8
+# v1 = 0.9 * v0 + 2 * x1  # 1.8 + 1.6 = 3.4
+# answer = [x1, x1 - 0.1 * v1]  # [0.8, 0.46]
+# grading.exercise("[x_1, x_2]", answer, torch_momentum_path(lambda x: 2 * x, 1.0, 0.1, 0.9, 2)[1:],
+#                  hint="v_0 = f'(x_0) = 2; x_1 = x_0 - 0.1 v_0; v_1 = 0.9 v_0 + f'(x_1)")
+# ```
+# Gradient descent would be at $x_2 = 0.8^2 = 0.64$: the remembered gradient has carried
+# the ball further.
+# </details>
+#
+# *The effective step of momentum.* On a straight slope, $f(x) = cx$, the gradient is $c$
+# at every step. How long is a momentum step after many steps, as a multiple of the
+# gradient-descent step $\eta c$, for $\beta = 0.9$? (The check runs 500 steps.)
+
+# %%
+# exercise: effective step of momentum
+answer = None  # your code here: (x_t - x_{t+1}) / (lr c) for large t
+path = torch_momentum_path(lambda x: torch.ones_like(x), 0.0, 0.01, 0.9, 500)  # c = 1
+grading.exercise("step / (lr c)", answer, (path[-2] - path[-1]) / 0.01,
+                 hint="v = c (1 + beta + beta^2 + ...), a geometric series")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: effective step of momentum
+# answer = 1 / (1 - 0.9)  # v -> c / (1 - beta): 10 times the gradient-descent step
+# path = torch_momentum_path(lambda x: torch.ones_like(x), 0.0, 0.01, 0.9, 500)  # c = 1
+# grading.exercise("step / (lr c)", answer, (path[-2] - path[-1]) / 0.01,
+#                  hint="v = c (1 + beta + beta^2 + ...), a geometric series")
+# ```
+# The effective learning rate of momentum is $\eta/(1 - \beta)$: $10\eta$ for
+# $\beta = 0.9$, $100\eta$ for $\beta = 0.99$. This is why $\eta$ is usually lowered when
+# $\beta$ is raised.
 # </details>
 
 # %% [markdown]
-# ## 11. Nesterov's accelerated gradient
+# ## 9. Nesterov's accelerated gradient
 #
 # The heavy ball computes the gradient where it *is*, then adds the velocity. Nesterov
 # (1983) computes the gradient where the velocity is about to *take* it — at the look-ahead
-# point $x_t - \eta\beta g_{t-1}$:
+# point $x_t - \eta\beta v_{t-1}$:
 #
-# $$g_t = \beta\, g_{t-1} + \nabla f\big(x_t - \eta\beta\, g_{t-1}\big), \qquad
-# x_{t+1} = x_t - \eta\, g_t .$$
+# $$v_t = \beta\, v_{t-1} + \nabla f\big(x_t - \eta\beta\, v_{t-1}\big), \qquad
+# x_{t+1} = x_t - \eta\, v_t .$$
 #
 # If the velocity is about to carry the ball up the opposite wall, the look-ahead gradient
 # already pushes back, so Nesterov's method brakes earlier and oscillates less. For smooth
 # convex functions, with a momentum coefficient $\beta_t$ that grows towards 1 on a schedule
-# that Nesterov gives, it is provably faster: its error after $t$ steps falls like $1/t^2$,
-# where gradient descent's falls like $1/t$, and no method that only uses gradients can do
-# better in general. (In deep learning $\beta$ is simply kept constant, as below.)
+# that Nesterov gives, its error after $t$ steps falls like $1/t^2$, where gradient
+# descent's falls like $1/t$, and no method that only uses gradients can do better in
+# general. In deep learning $\beta$ is kept constant, and `torch.optim.SGD(momentum=β,
+# nesterov=True)` uses an equivalent form that needs the gradient at the current parameters
+# only: $v_t = \beta v_{t-1} + \nabla f(x_t)$, $x_{t+1} = x_t - \eta(\nabla f(x_t) +
+# \beta v_t)$ (section 14 derives and checks it, and shows its smaller stability limit).
 #
-# **PyTorch's form.** `torch.optim.SGD(momentum=β, nesterov=True)` (and `course.optim`)
-# computes the gradient at the current parameters only,
-#
-# $$b_t = \beta\, b_{t-1} + \nabla f(y_t), \qquad y_{t+1} = y_t - \eta\,\big(\nabla f(y_t)
-# + \beta\, b_t\big),$$
-#
-# which is the same method written for the look-ahead points $y_t = x_t - \eta\beta g_{t-1}$
-# (substitute and use $b_t = g_t$; Sutskever et al., 2013, popularized it for deep
-# learning). We run the look-ahead form as written above and compare its look-ahead points
-# with PyTorch's iterates.
-
-
-# %%
-# check: L02 nesterov
-def nesterov_lookahead(grad, x0, lr, beta, num_steps):
-    """Nesterov's method in the look-ahead form g = beta g + grad(x - lr beta g),
-    x = x - lr g. Returns the look-ahead points y_t = x_t - lr beta g_{t-1}: (T + 1, D)."""
-    x = np.asarray(x0, dtype=np.float64)
-    g = np.zeros_like(x)
-    lookahead = [x.copy()]
-    for _ in range(num_steps):
-        g = beta * g + grad(x - lr * beta * g)
-        x = x - lr * g
-        lookahead.append(x - lr * beta * g)
-    return np.array(lookahead)
-
-
-# %%
-torch_form = optim.run(bowl, optim.Stepper("nesterov", 0.02, momentum=0.9), steps=200).points
-print(
-    "max |PyTorch-form iterates - look-ahead points| = "
-    f"{np.abs(torch_form - nesterov_lookahead(bowl.grad, bowl.start, 0.02, 0.9, 200)).max():.1e}"
-)
-
-lr_n, beta_n = 0.05, 0.9
-for name in ("gd", "momentum", "nesterov"):
-    print(f"{optim.LABELS[name]:9s}: stable for lr < {optim.stable_lr(name, L_max, beta_n):.4f}")
-race_bowl = {
-    name: optim.run(
-        bowl, optim.Stepper(name, lr_n, **({} if name == "gd" else {"momentum": beta_n})), steps=200
-    )
-    for name in ("gd", "momentum", "nesterov")
-}
-for name, run in race_bowl.items():
-    reached = np.flatnonzero(run.losses < 1e-10)
-    print(f"{optim.LABELS[name]:9s}: f < 1e-10 from step {reached[0] if reached.size else '> 200'}")
-
-fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-draw_surface(bowl, axes[0])
-for name, run in race_bowl.items():
-    axes[0].plot(*run.points[:80].T, "o-", ms=2, lw=1, color=COLORS[name], label=optim.LABELS[name])
-    axes[1].semilogy(run.losses, color=COLORS[name], label=optim.LABELS[name])
-axes[0].set_title(f"η = {lr_n}, β = {beta_n}: the first 80 steps")
-axes[0].legend(loc="lower right")
-axes[1].set_xlabel("step t")
-axes[1].set_ylabel("f(x_t)")
-axes[1].set_title("Nesterov brakes before it overshoots")
-axes[1].legend()
-plt.show()
-
-# %% [markdown]
-# Nesterov's look-ahead damps the oscillation of the steep direction. The price, in
-# PyTorch's form, is a smaller stability limit $2(1 + \beta)/((1 + 2\beta)L)$ (printed
-# above): at the same $\eta$ and $\beta$ it can diverge where heavy-ball momentum still
-# converges.
-#
-# **Try it yourself.** The explorer races momentum and Nesterov with $\eta = 0.05$ and
-# $\beta = 0.9$. Step through and compare the two update lines in the readout (there $g$ is
-# the gradient and $v$ the velocity: Nesterov steps along $g + \beta v$). Then raise $\eta$
-# past Nesterov's limit printed above: Nesterov diverges while momentum still converges.
-
-# %%
-explorer = gradient_descent_explorer(
-    function="ill_conditioned", optimizers=("momentum", "nesterov"), lr=lr_n, momentum=0.9,
-    steps=100,
-)  # fmt: skip
-explorer
-
-# %% [markdown]
 # <details><summary><b>Check yourself.</b> With $\beta = 0$, what do momentum and Nesterov
 # reduce to?</summary>
 #
-# Both to gradient descent: $g_t = \nabla f(x_t)$ and the look-ahead point is $x_t$ itself.
+# Both to gradient descent: $v_t = \nabla f(x_t)$ and the look-ahead point is $x_t$ itself.
 # </details>
 
 # %% [markdown]
-# ## 12. Adaptive learning rates: Adagrad, RMSprop, Adam
+# ## 10. Adaptive learning rates: Adagrad, RMSprop, Adam
 #
 # Momentum still uses one learning rate for all parameters, limited by the steepest
 # direction. In a network the gradients of different parameters can differ by orders of
@@ -1253,7 +1092,7 @@ explorer
 #
 # Written with the norm, as here, there is one step size for all coordinates, and it shrinks
 # automatically where the gradients have been large. The version used in practice (and in
-# `torch.optim.Adagrad` and `course.optim`) applies the same formula **per coordinate**:
+# `torch.optim.Adagrad`) applies the same formula **per coordinate**:
 # $G_t = \sum_{j \le t} \nabla f(x_j) \odot \nabla f(x_j)$ (element-wise squares) and
 # $x_{t+1} = x_t - \eta\, \nabla f(x_t) / (\sqrt{G_t} + \varepsilon)$ (PyTorch puts
 # $\varepsilon$ outside the root). A coordinate with large gradients gets small steps, one with
@@ -1279,62 +1118,50 @@ def adagrad_norm(grad, x0, lr, num_steps, eps=1e-10):
 
 # %% [markdown]
 # **RMSprop** (Tieleman and Hinton, 2012, in a lecture of their online course) replaces the
-# sum by an exponential moving average, so that old gradients are forgotten and the step
-# size does not decay to zero:
+# sum by an exponential moving average $s_t$ of the squared gradients, so that old
+# gradients are forgotten and the step size does not decay to zero:
 #
-# $$v_t = \alpha\, v_{t-1} + (1 - \alpha)\, \nabla f(x_t)^2, \qquad
-# x_{t+1} = x_t - \frac{\eta}{\sqrt{v_t} + \varepsilon}\, \nabla f(x_t)
-# \qquad (\alpha = 0.99 \text{ in PyTorch}).$$
-#
-# We run the four methods on the bowl and plot the per-coordinate effective learning rate
-# $\eta_{\text{eff}}$ (the factor in front of the gradient) that `course.optim` records at
-# each step.
+# $$s_t = \alpha\, s_{t-1} + (1 - \alpha)\, \nabla f(x_t)^2, \qquad
+# x_{t+1} = x_t - \frac{\eta}{\sqrt{s_t} + \varepsilon}\, \nabla f(x_t)
+# \qquad (\alpha = 0.99,\ s_{-1} = 0 \text{ in PyTorch}).$$
+
 
 # %%
-adaptive_runs = {
-    "GD": optim.run(bowl, optim.Stepper("gd", bowl.lr), steps=100),
-    "Adagrad (norm)": adagrad_norm(bowl.grad, bowl.start, lr=1.0, num_steps=100),
-    "Adagrad": optim.run(bowl, optim.Stepper("adagrad", 1.0), steps=100),
-    "RMSprop": optim.run(bowl, optim.Stepper("rmsprop", 0.05), steps=100),
-}
-for name, run in adaptive_runs.items():
-    points = run if isinstance(run, np.ndarray) else run.points
-    print(
-        f"{name:15s}: f after 10 steps {bowl.value(points[10]):.2e}, "
-        f"after 100 {bowl.value(points[100]):.2e}"
-    )
+# check: L02 rmsprop_step
+def rmsprop_step(x, grad, state, lr, alpha=0.99, eps=1e-8):
+    """RMSprop, as torch.optim.RMSprop: s <- alpha s + (1 - alpha) grad^2,
+    x <- x - lr grad / (sqrt(s) + eps), per coordinate. x, grad: (D,); state {"s": (D,)}."""
+    s = alpha * state.get("s", 0.0) + (1 - alpha) * grad**2
+    return x - lr * grad / (np.sqrt(s) + eps), {"s": s}
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-draw_surface(bowl, axes[0])
-for (name, run), colour in zip(
-    adaptive_runs.items(), ["#0072B2", "#56B4E9", "#009E73", "#E69F00"], strict=True
+
+# %% [markdown]
+# We run gradient descent, the two Adagrads (the per-coordinate one from `course.optim`) and
+# RMSprop on the bowl.
+
+# %%
+adaptive_paths = {
+    "GD": minimize(sgd_step, bowl.grad, bowl.start, 100, lr=bowl.lr),
+    "Adagrad (norm)": adagrad_norm(bowl.grad, bowl.start, lr=1.0, num_steps=100),
+    "Adagrad": optim.run(bowl, optim.Stepper("adagrad", 1.0), steps=100).points,
+    "RMSprop": minimize(rmsprop_step, bowl.grad, bowl.start, 100, lr=0.05),
+}
+fig, ax = plt.subplots(figsize=(6, 4))
+draw_surface(bowl, ax)
+for (name, path), colour in zip(
+    adaptive_paths.items(), ["#0072B2", "#56B4E9", "#009E73", "#E69F00"], strict=True
 ):
-    points = run if isinstance(run, np.ndarray) else run.points
-    axes[0].plot(*points[:40].T, "o-", ms=2, lw=1, color=colour, label=name)
-axes[0].set_title("the first 40 steps")
-axes[0].legend(loc="lower right", fontsize=8)
-for name, ls in (("Adagrad", "-"), ("RMSprop", "--")):
-    lr_effs = adaptive_runs[name].lr_effs  # (100, 2): one effective rate per coordinate
-    axes[1].loglog(
-        np.arange(1, 101),
-        lr_effs[:, 0],
-        ls,
-        color="#009E73" if name == "Adagrad" else "#E69F00",
-        label=f"{name}, x",
-    )
-    axes[1].loglog(np.arange(1, 101), lr_effs[:, 1], ls, color="0.3", lw=1, label=f"{name}, y")
-axes[1].set_xlabel("step t")
-axes[1].set_ylabel("effective learning rate")
-axes[1].set_title("Adagrad's rates can only shrink; RMSprop's recover")
-axes[1].legend(fontsize=8)
+    ax.plot(*path[:40].T, "o-", ms=2, lw=1, color=colour, label=name)
+    print(f"{name:15s}: f after 10 steps {bowl.value(path[10]):.2e}, after 100 "
+          f"{bowl.value(path[100]):.2e}")
+ax.set_title("the first 40 steps on the bowl")
+ax.legend(loc="lower right", fontsize=8)
 plt.show()
 
 # %% [markdown]
 # The norm version of Adagrad moves along the gradient, like gradient descent, with a
 # step size that adapts; the per-coordinate versions bend the path towards the minimum,
-# because the steep $y$ coordinate gets a smaller rate than the flat $x$ coordinate (right).
-# Once the gradients become small, Adagrad's rates freeze at whatever the early, large
-# gradients left them, while RMSprop's grow again as its moving average forgets them.
+# because the steep $y$ coordinate gets a smaller rate than the flat $x$ coordinate.
 #
 # **Adam** (Kingma and Ba, 2015) combines momentum with RMSprop's per-coordinate scaling. It
 # keeps moving averages of the gradient (the first moment $m$) and of its square (the
@@ -1348,29 +1175,82 @@ plt.show()
 #
 # with the defaults $\beta_1 = 0.9$, $\beta_2 = 0.999$, $\varepsilon = 10^{-8}$, $\eta = 10^{-3}$
 # (the steps $t$ count from 1 here).
-#
+
+
+# %%
+# check: L02 adam_step
+def adam_step(x, grad, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Adam, as torch.optim.Adam. x, grad: (D,); state {"t": steps so far, "m", "v": (D,)}."""
+    t = state.get("t", 0) + 1
+    m = beta1 * state.get("m", 0.0) + (1 - beta1) * grad
+    v = beta2 * state.get("v", 0.0) + (1 - beta2) * grad**2
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)  # the bias correction
+    return x - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v}
+
+
+# %% [markdown]
+# **Check against PyTorch.** The four step functions of this lecture must take exactly the
+# steps of `torch.optim`. We run each for 300 steps on the bowl and on Rosenbrock's function
+# (section 11) with both, PyTorch's gradients coming from autograd, and print the largest
+# difference between the two trajectories (float64).
+
+# %%
+# check: L02 update rules against torch.optim
+import torch  # noqa: E402, F811 (a self-contained check cell)
+
+from course import surfaces  # noqa: E402, F811
+
+
+def torch_path(surface, optimizer_class, num_steps, **kwargs):
+    """Iterates (num_steps + 1, D) of a torch.optim optimizer from surface.start."""
+    p = torch.tensor(surface.start, dtype=torch.float64, requires_grad=True)
+    opt = optimizer_class([p], **kwargs)
+    points = [p.detach().clone().numpy()]
+    for _ in range(num_steps):
+        opt.zero_grad()
+        surface.value(p).backward()
+        opt.step()
+        points.append(p.detach().clone().numpy())
+    return np.array(points)
+
+
+RULES = {  # name: (our step, its hyperparameters, the torch.optim class, its arguments)
+    "SGD": (sgd_step, {"lr": 1e-3}, torch.optim.SGD, {"lr": 1e-3}),
+    "momentum": (momentum_step, {"lr": 1e-3, "beta": 0.9}, torch.optim.SGD,
+                 {"lr": 1e-3, "momentum": 0.9}),
+    "RMSprop": (rmsprop_step, {"lr": 1e-3}, torch.optim.RMSprop, {"lr": 1e-3}),
+    "Adam": (adam_step, {"lr": 1e-2}, torch.optim.Adam, {"lr": 1e-2}),
+}  # fmt: skip
+for surface_name in ("ill_conditioned", "rosenbrock"):
+    surface = surfaces.get(surface_name)
+    for rule, (step, hyper, optimizer_class, kwargs) in RULES.items():
+        ours = minimize(step, surface.grad, surface.start, 300, **hyper)
+        difference = np.abs(ours - torch_path(surface, optimizer_class, 300, **kwargs)).max()
+        print(f"{surface_name:16s} {rule:9s} max |ours - torch.optim| = {difference:.1e}")
+        assert difference < 1e-10 and np.abs(ours[-1] - ours[0]).max() > 0.1
+
+# %% [markdown]
 # **Why the bias correction.** Starting from $m_0 = v_0 = 0$, the averages are too small at
 # first: with a constant gradient $c$, $m_t = (1 - \beta_1^t)\,c$ and
 # $v_t = (1 - \beta_2^t)\,c^2$. Dividing by $1 - \beta^t$ removes exactly that factor. Without
 # it the first step would be $\eta \cdot 0.1/\sqrt{0.001} \approx 3.2\eta$, because $v$ starts
-# even further below its target than $m$. We feed `course.optim`'s Adam a constant gradient
-# with two very different coordinates and print the moments.
+# even further below its target than $m$. We feed `adam_step` a constant gradient with two
+# very different coordinates and print the moments.
 
 
 # %%
 # check: L02 adam bias correction
 def adam_moments(gradients, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    """Adam (course.optim) from x = 0 on the given gradients (T, D), one per step.
+    """adam_step from x = 0 on the given gradients (T, D), one per step.
 
     Returns m, v (T, D) after each step, the bias-corrected m_hat, v_hat (T, D), and the
     steps x_{t+1} - x_t (T, D)."""
-    stepper = optim.Stepper("adam", lr, beta1=beta1, beta2=beta2, eps=eps)
-    x = np.zeros(gradients.shape[1])
+    x, state = np.zeros(gradients.shape[1]), {}
     m, v, steps = [], [], []
     for g in gradients:
-        x_new, record = stepper.step(x, g)
-        m.append(record.velocity)  # Adam's first moment m_t
-        v.append(record.second)  # its second moment v_t
+        x_new, state = adam_step(x, g, state, lr, beta1=beta1, beta2=beta2, eps=eps)
+        m.append(state["m"])
+        v.append(state["v"])
         steps.append(x_new - x)
         x = x_new
     m, v = np.array(m), np.array(v)
@@ -1386,7 +1266,7 @@ print(
     f"{'t':>6s} {'m_t':>8s} {'m_hat':>8s} {'v_t':>9s} {'v_hat':>8s} "
     f"{'step/lr':>8s} {'step/lr (c=0.001)':>18s} {'uncorrected m/sqrt(v)':>22s}"
 )
-for t in (1, 2, 3, 4, 5, 10, 100, 1000, 10_000):
+for t in (1, 2, 3, 10, 100, 1000, 10_000):
     k = t - 1
     print(
         f"{t:6d} {m[k, 0]:8.4f} {m_hat[k, 0]:8.4f} {v[k, 0]:9.6f} {v_hat[k, 0]:8.4f} "
@@ -1394,144 +1274,123 @@ for t in (1, 2, 3, 4, 5, 10, 100, 1000, 10_000):
         f"{m[k, 0] / np.sqrt(v[k, 0]):22.4f}"
     )
 
-fig, ax = plt.subplots(figsize=(6, 3.5))
-t_axis = np.arange(1, len(constant) + 1)
-ax.semilogx(t_axis, m[:, 0] / np.sqrt(v[:, 0]), label="without correction: m/√v")
-ax.semilogx(t_axis, m_hat[:, 0] / np.sqrt(v_hat[:, 0]), label="with correction: m̂/√v̂")
-ax.set_xlabel("step t")
-ax.set_ylabel("step length / η")
-ax.set_title("Adam with a constant gradient")
-ax.legend()
-plt.show()
-
 # %% [markdown]
 # With the correction, every step has length $\eta$ in each coordinate (up to the tiny
 # $\varepsilon$), whether the gradient is 1 or 0.001: Adam's step is (nearly) invariant to
 # the scale of the gradient, and $\eta$ becomes a step length in parameter space. Without it,
-# the early steps would be several times too long, at the moment when the parameters are
+# the early steps would be up to 3.2 times too long, at the moment when the parameters are
 # least settled.
+#
+# **Exercise.** *Adam's first step.* At step 1 the gradient is $g = -0.5$ (one
+# coordinate), $\eta = 0.01$, default $\beta$s and $\varepsilon$. Give the step
+# $x_1 - x_0$ with the bias correction (as `torch.optim.Adam` takes it) and without it.
+
+# %%
+# exercise: Adam's first step
+answer = None  # your code here: [step with correction, step without correction]
+g_ex, b1, b2, eps_ex = -0.5, 0.9, 0.999, 1e-8
+x_torch = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+x_torch.grad = torch.tensor([g_ex], dtype=torch.float64)
+torch.optim.Adam([x_torch], lr=0.01).step()
+uncorrected = -0.01 * (1 - b1) * g_ex / (math.sqrt((1 - b2) * g_ex**2) + eps_ex)
+grading.exercise("[corrected, uncorrected]", answer, [x_torch.item(), uncorrected],
+                 rtol=1e-5, hint="m_hat_1 = g, v_hat_1 = g^2; uncorrected: m_1 = 0.1 g, "
+                 "v_1 = 0.001 g^2")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# # exercise: Adam's first step
+# answer = [0.01, 0.01 * 0.1 / math.sqrt(0.001)]  # +eta (against g < 0) and 3.16 eta
+# g_ex, b1, b2, eps_ex = -0.5, 0.9, 0.999, 1e-8
+# x_torch = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+# x_torch.grad = torch.tensor([g_ex], dtype=torch.float64)
+# torch.optim.Adam([x_torch], lr=0.01).step()
+# uncorrected = -0.01 * (1 - b1) * g_ex / (math.sqrt((1 - b2) * g_ex**2) + eps_ex)
+# grading.exercise("[corrected, uncorrected]", answer, [x_torch.item(), uncorrected],
+#                  rtol=1e-5, hint="m_hat_1 = g, v_hat_1 = g^2; uncorrected: m_1 = 0.1 g, "
+#                  "v_1 = 0.001 g^2")
+# ```
+# With the correction $\hat m_1/\sqrt{\hat v_1} = g/|g|$: the first step is $\eta$ against
+# the sign of the gradient, whatever its size.
+# </details>
 #
 # **Adam as the practical default.** A loss multiplied by a constant $c$ has the same
 # minimum, but gradient descent sees gradients $c$ times larger: its good learning rates
 # move by the factor $1/c$. In a network, the layers, the loss function and the data all
 # change the scale of the gradients, so a learning rate for gradient descent must be found
 # anew for each problem. Adam's step is invariant to that scale (up to $\varepsilon$). We
-# run both with the same $\eta = 0.05$ on the bowl multiplied by $c = 0.01, 1, 100$.
+# run both with the same $\eta = 0.05$ for 200 steps on the bowl multiplied by
+# $c = 0.01, 1, 100$.
 
 # %%
-scale_runs = {}
 for c in (0.01, 1.0, 100.0):
-    scaled = surfaces.Surface(
-        name=f"bowl_times_{c:g}",
-        title=f"{c:g} f",
-        f=lambda x, y, c=c: c * bowl.f(x, y),
-        df=lambda x, y, c=c: tuple(c * d for d in bowl.df(x, y)),
-        xlim=bowl.xlim,
-        ylim=bowl.ylim,
-        start=bowl.start,
-        minima=bowl.minima,
-        min_value=0.0,
-    )
-    for name in ("gd", "adam"):
-        run = optim.run(scaled, optim.Stepper(name, 0.05), steps=200)
-        scale_runs[name, c] = run
-        status = f"diverged at step {run.diverged_at}" if run.diverged else "ok"
-        print(
-            f"{optim.LABELS[name]:4s} on {c:>4g} f: f/c after 200 steps = "
-            f"{run.losses[-1] / c:9.2e} ({status})"
-        )
-
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
-for ax, name in zip(axes, ("gd", "adam"), strict=True):
-    for c, style in ((0.01, "-"), (1.0, "--"), (100.0, ":")):
-        run = scale_runs[name, c]
-        ax.semilogy(run.losses / c, style, lw=2, label=f"c = {c:g}")
-    ax.set_ylim(1e-12, 1e3)
-    ax.set_xlabel("step t")
-    ax.set_ylabel("f(x_t) (of the unscaled bowl)")
-    ax.set_title(f"{optim.LABELS[name]}, η = 0.05, on c·f")
-    ax.legend()
-plt.show()
+    for name, step in (("GD", sgd_step), ("Adam", adam_step)):
+        path = minimize(step, lambda x, c=c: c * bowl.grad(x), bowl.start, 200, lr=0.05)
+        status = f"diverged at step {len(path) - 1}" if len(path) < 201 else "ok"
+        print(f"{name:4s} on {c:>4g} f: f after 200 steps = {bowl.value(path[-1]):9.2e} ({status})")
 
 # %% [markdown]
-# Gradient descent crawls for $c = 0.01$ and diverges for $c = 100$; Adam's three curves lie
-# on top of each other. Together with its momentum, which smooths the mini-batch noise, this
+# Gradient descent crawls for $c = 0.01$ and diverges for $c = 100$; Adam reaches the same
+# point for all three. Together with its momentum, which smooths the mini-batch noise, this
 # is why Adam is the practical default: one setting, $\eta = 10^{-3}$ with the default
 # $\beta_1, \beta_2$, trains most networks reasonably, and only $\eta$ needs tuning. It is
-# not always the best: a well-tuned SGD with momentum often matches it or generalizes
-# better, and many image classifiers are trained that way — but it has to be tuned.
+# not always the best: on several image-classification and language benchmarks, Wilson et
+# al. (2017) found that well-tuned SGD with momentum reached a better *test* accuracy than
+# the adaptive methods, although these fit the training set as fast or faster; many image
+# classifiers are still trained with SGD and momentum — but it has to be tuned.
 #
-# **Try it yourself.** The explorer runs gradient descent, Adagrad, RMSprop and Adam on the
-# bowl with $\eta = 0.05$. Step through and read $\eta_{\text{eff}}$ in the readout; move the
-# start far away ($x_0 = -6$) and see that the adaptive steps keep their length while
-# gradient descent's steps grow with the gradient; set $\beta_1 = 0$ and see what Adam's
-# momentum was doing.
-
-# %%
-explorer = gradient_descent_explorer(
-    function="ill_conditioned", optimizers=("gd", "adagrad", "rmsprop", "adam"), lr=0.05, steps=100
-)
-explorer
-
-# %% [markdown]
 # <details><summary><b>Check yourself.</b> Adagrad sees the same gradient $c$ at every step.
 # What is its effective learning rate after $t$ steps? And RMSprop's, for large $t$?</summary>
 #
 # $G_t = t c^2$, so $\eta/\sqrt{G_t} = \eta/(|c|\sqrt t)$: it decays like $1/\sqrt t$. For
-# RMSprop $v_t = (1 - \alpha^t) c^2 \to c^2$, so the rate tends to $\eta/|c|$ and stays there:
+# RMSprop $s_t = (1 - \alpha^t) c^2 \to c^2$, so the rate tends to $\eta/|c|$ and stays there:
 # the step length tends to $\eta$.
-# </details>
-#
-# <details><summary><b>Check yourself.</b> Multiply the loss by 1000. What happens to the
-# steps of gradient descent and of Adam?</summary>
-#
-# The gradients are multiplied by 1000. Gradient descent's steps are 1000 times longer (it
-# will probably diverge: the curvature is 1000 times larger too). Adam's $\hat m$ grows by
-# 1000 and $\sqrt{\hat v}$ by 1000, so apart from $\varepsilon$ its steps do not change.
 # </details>
 
 # %% [markdown]
-# ## 13. The race: all optimizers on the Rosenbrock function
+# ## 11. The race: all optimizers on the Rosenbrock function
 #
 # Rosenbrock's function $f(x, y) = (1 - x)^2 + 100(y - x^2)^2$ (Rosenbrock, 1960) is a classic
 # test: its minimum $(1, 1)$ lies at the bottom of a long, curved, narrow valley, steep across
-# and almost flat along. Every optimizer starts at $(-1.2, 1)$ and gets $N = 1000$ steps with
-# its default hyperparameters ($\beta = 0.9$, $\beta_1 = 0.9$, $\beta_2 = 0.999$,
-# $\alpha = 0.99$). A race with a single learning rate would be unfair — Adam's $\eta$ is a
-# step length, gradient descent's a multiplier of the gradient — so each optimizer gets the
-# best of 17 learning rates between $10^{-4}$ and $1$ (by the loss after $N$ steps; runs
-# that diverge are out).
+# and almost flat along. The four step functions of this lecture start at $(-1.2, 1)$ and get
+# $N = 1000$ steps with their default hyperparameters ($\beta = 0.9$, $\beta_1 = 0.9$,
+# $\beta_2 = 0.999$, $\alpha = 0.99$). A race with a single learning rate would be unfair —
+# Adam's $\eta$ is a step length, gradient descent's a multiplier of the gradient — so each
+# gets the best of 9 learning rates between $10^{-4}$ and $1$ (by the loss after $N$ steps;
+# runs that diverge are out).
 
 # %%
 rosenbrock = surfaces.get("rosenbrock")
 N_RACE = 1000
-race_lrs = np.logspace(-4, 0, 17)
+race_lrs = np.logspace(-4, 0, 9)
+STEPS = {"gd": sgd_step, "momentum": momentum_step, "rmsprop": rmsprop_step, "adam": adam_step}
 race = {}
-for name in optim.OPTIMIZERS:
-    best = None
+for name, step in STEPS.items():
     for lr in race_lrs:
-        run = optim.run(rosenbrock, optim.Stepper(name, lr), steps=N_RACE)
-        if not run.diverged and (best is None or run.losses[-1] < best[1].losses[-1]):
-            best = (lr, run)
-    race[name] = best
+        path = minimize(step, rosenbrock.grad, rosenbrock.start, N_RACE, lr=lr)
+        losses_lr = np.array([rosenbrock.value(p) for p in path])
+        if len(path) == N_RACE + 1 and (name not in race or losses_lr[-1] < race[name][2][-1]):
+            race[name] = (lr, path, losses_lr)
 print(
     f"{'optimizer':10s} {'best lr':>8s} {'f after 100':>12s} {'f after 1000':>13s} "
-    f"{'|x - (1, 1)|':>13s}"
+    f"{'|x - (1, 1)|':>13s} {'vs course.optim: t <= 300':>26s} {'t <= 1000':>10s}"
 )
-for name, (lr, run) in sorted(race.items(), key=lambda item: item[1][1].losses[-1]):
-    distance = np.linalg.norm(run.points[-1] - np.array(rosenbrock.minima[0]))
+for name, (lr, path, losses_lr) in sorted(race.items(), key=lambda item: item[1][2][-1]):
+    distance = np.linalg.norm(path[-1] - np.array(rosenbrock.minima[0]))
+    gap = np.abs(path - optim.run(rosenbrock, optim.Stepper(name, lr), steps=N_RACE).points)
     print(
-        f"{optim.LABELS[name]:10s} {lr:8.1e} {run.losses[100]:12.2e} {run.losses[-1]:13.2e} "
-        f"{distance:13.2e}"
+        f"{optim.LABELS[name]:10s} {lr:8.1e} {losses_lr[100]:12.2e} {losses_lr[-1]:13.2e} "
+        f"{distance:13.2e} {gap[:301].max():26.1e} {gap.max():10.1e}"
     )
 
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
 draw_surface(rosenbrock, axes[0], delta=1e-3)
-for name, (lr, run) in race.items():
-    axes[0].plot(
-        *run.points.T, "-", lw=1.5, color=COLORS[name], label=f"{optim.LABELS[name]} (η = {lr:.1e})"
-    )
-    axes[1].semilogy(run.losses, color=COLORS[name], label=optim.LABELS[name])
+for name, (lr, path, losses_lr) in race.items():
+    label = optim.LABELS[name]
+    axes[0].plot(*path.T, "-", lw=1.5, color=COLORS[name], label=f"{label} (η = {lr:.1e})")
+    axes[1].semilogy(losses_lr, color=COLORS[name], label=label)
 axes[0].plot(*rosenbrock.start, "o", color="k")
 axes[0].set_title("paths from (−1.2, 1), each with its best η")
 axes[0].legend(loc="lower right", fontsize=7)
@@ -1545,22 +1404,278 @@ plt.show()
 # The table is one race on one function with default hyperparameters: it shows the
 # character of each rule more than a general ranking. Gradient descent is held back by the
 # steep walls: its $\eta$ must stay below $2/L$ of the steepest curvature, and it then crawls
-# along the flat floor of the valley. Momentum builds up speed along the floor; Nesterov
-# could too, but its stability limit is lower (section 11), so its best $\eta$ is smaller.
-# Adagrad's steps have shrunk by the time it reaches the floor, even with the largest $\eta$
-# of the grid. RMSprop without momentum takes steps of nearly fixed length and rattles
-# between the walls of the narrow valley (its loss zigzags); Adam's momentum averages the
-# rattling out and follows the floor. On another function, or with other $\beta$s, the order
-# changes — which is why practice starts from well-tested defaults and tunes the learning
-# rate first.
+# along the flat floor of the valley. Momentum builds up speed along the floor. RMSprop
+# without momentum takes steps of nearly fixed length and rattles between the walls of the
+# narrow valley (its loss zigzags); Adam's momentum averages the rattling out and follows
+# the floor. On another function, or with other $\beta$s, the order changes — which is why
+# practice starts from well-tested defaults and tunes the learning rate first.
 #
-# **Try it yourself.** All six optimizers on Rosenbrock, with one shared $\eta = 10^{-3}$ (the
-# explorer has a single learning-rate slider): compare with the tuned race above, then move
-# $\eta$, $\beta$ and the start point, or pick another function from the menu.
+# The last two columns compare with `course.optim`, which the explorer runs: the same steps
+# up to rounding for the first 300 steps. RMSprop's rattling path is chaotic: a difference
+# in the last bit of the arithmetic grows until it is visible by step 1000. The rule is the
+# same; the path is sensitive.
+#
+# **Try it yourself.** All six optimizers (Nesterov and Adagrad too) on Rosenbrock, with
+# one shared $\eta = 10^{-3}$ (the explorer has a single learning-rate slider): compare with
+# the tuned race above, then move $\eta$, $\beta$ and the start point, or pick another
+# function from the menu.
 
 # %%
 explorer = gradient_descent_explorer(function="rosenbrock", optimizers=optim.OPTIMIZERS, steps=300)
 explorer
+
+# %% [markdown]
+# ## 12. The cost of a gradient in seconds (optional)
+#
+# Section 6 counted multiply-adds: exactly proportional to $B$. Wall-clock time on a CPU is
+# less tidy. We time one gradient of the network of section 6 on $B$ random examples (after
+# one untimed warm-up call), take the **median** of 7 repeats (a busy machine disturbs
+# single timings), and print the time per example, together with the cosine of the angle
+# between the mini-batch gradient and the full one.
+
+
+# %%
+def flat_gradient(idx):
+    """Gradient (P,) of the average cross-entropy of `net` on the examples X_big[idx]."""
+    net.zero_grad()
+    nn.functional.cross_entropy(net(X_big[idx]), y_big[idx]).backward()  # autograd (L03)
+    return torch.cat([p.grad.flatten() for p in net_params])
+
+
+def median_seconds(batch_size, repeats=7):
+    """Median time of `repeats` gradients on random batches (the whole set if B = n)."""
+    times = []
+    for _ in range(repeats):
+        idx = torch.randint(0, N_BIG, (batch_size,)) if batch_size < N_BIG else slice(None)
+        start = time.perf_counter()
+        flat_gradient(idx)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+full_gradient = flat_gradient(slice(None)).clone()  # also the warm-up call
+print(f"{'B':>7s} {'ms per gradient':>16s} {'µs per example':>15s} {'cos(g_B, grad L)':>17s}")
+for B in (1, 32, 256, 2048, 16384, N_BIG):
+    seconds = median_seconds(B, repeats=7 if B < N_BIG else 3)
+    g_B = flat_gradient(torch.randint(0, N_BIG, (B,)) if B < N_BIG else slice(None))
+    cosine_B = torch.nn.functional.cosine_similarity(g_B, full_gradient, dim=0).item()
+    print(f"{B:7d} {1e3 * seconds:16.3f} {1e6 * seconds / B:15.2f} {cosine_B:17.3f}")
+
+# %% [markdown]
+# For small batches the time per gradient hardly grows with $B$: a fixed overhead per call
+# (Python, dispatching a few dozen small operations) dominates, so $B = 1$ wastes the
+# hardware — one reason why batches of 32 to 512 are common. For large batches the time
+# grows roughly in proportion to $B$ (the time per example levels off), with deviations
+# from caches, memory traffic and threads, and from whatever else the machine is doing. And
+# the mini-batch gradients already point almost the right way (last column): to decide which
+# way is downhill one does not need to look at all $n$ examples.
+
+# %% [markdown]
+# ## 13. Saddle points, and how SGD noise escapes them (optional)
+#
+# **Saddle points dominate in high dimensions.** At a critical point of a function of $D$
+# variables, a minimum needs *all* $D$ eigenvalues of the Hessian to be positive. If the
+# Hessian behaved like a random symmetric matrix, that would become very unlikely as $D$
+# grows (Dauphin et al., 2014, argue that the critical points of neural-network losses with
+# a high loss are mostly saddle points). We sample random symmetric matrices
+# $H = (A + A^\top)/2$ with Gaussian entries and count how often all eigenvalues are
+# positive.
+
+# %%
+sample_rng = np.random.default_rng(0)
+print(f"{'D':>3s} {'fraction of random symmetric H with all eigenvalues > 0':>58s}")
+for D in (1, 2, 3, 4, 5, 6):
+    A = sample_rng.standard_normal((40_000, D, D))
+    eigenvalues = np.linalg.eigvalsh((A + np.swapaxes(A, 1, 2)) / 2)  # (40000, D)
+    print(f"{D:3d} {np.mean(np.all(eigenvalues > 0, axis=1)):58.5f}")
+
+# %% [markdown]
+# **Noise escapes them.** Section 5 showed plain gradient descent sliding into the saddle
+# point of $x^2 - y^2$ when it starts on the $x$ axis. Such starts form a set of measure
+# zero, so random initialization avoids them almost surely (Lee et al., 2016) — but a start
+# *close* to that set can spend a very long time near the saddle, since the escaping
+# component grows only by a factor $1 + 2\eta$ per step. Jin et al. (2017, 2019) showed
+# that gradient descent with a small random perturbation escapes strict saddle points
+# quickly, in a number of steps that depends only poly-logarithmically on the dimension; the
+# noise of SGD plays the same role. On $f(x, y) = x^2 + \frac12 y^4 - y^2$ (a saddle at the
+# origin, minima $(0, \pm1)$ with $f = -\frac12$), gradient descent from $(1.8, y_0)$ needs
+# more steps the smaller $y_0$ is (from $y_0 = 0$ it never leaves); with Gaussian noise of
+# standard deviation $0.1$ added to each gradient coordinate it leaves within a few dozen.
+
+# %%
+def exits_grad(p):
+    """Gradient of x^2 + y^4 / 2 - y^2 at p: (2,)."""
+    return np.array([2 * p[0], 2 * p[1] ** 3 - 2 * p[1]])
+
+
+def exits_value(p):
+    return p[0] ** 2 + 0.5 * p[1] ** 4 - p[1] ** 2
+
+
+def escape_step(path, level=-0.25):
+    """First step at which f drops below `level` (halfway down to the minima), or None."""
+    below = np.flatnonzero(np.array([exits_value(p) for p in path]) < level)
+    return int(below[0]) if below.size else None
+
+
+for y0 in (0.0, 1e-2, 1e-4, 1e-8, 1e-12):
+    path = minimize(sgd_step, exits_grad, [1.8, y0], 300, lr=0.1)
+    print(f"GD from y0 = {y0:<6g}: escapes at step {escape_step(path)}")
+print(
+    f"each factor 10^4 in y0 costs log(10^4)/log(1 + 2 lr) = {np.log(1e4) / np.log(1.2):.1f} steps"
+)
+noisy_escapes = []
+for seed in range(5):
+    noise_rng = np.random.default_rng(seed)
+    path = minimize(sgd_step, lambda p: exits_grad(p) + 0.1 * noise_rng.standard_normal(2),
+                    [1.8, 0.0], 300, lr=0.1)  # fmt: skip
+    noisy_escapes.append(escape_step(path))
+print("noisy GD from y0 = 0 (5 seeds): escapes at steps", noisy_escapes)
+
+# %% [markdown]
+# **Try it yourself.** The explorer starts gradient descent exactly on the stable manifold of
+# the saddle $x^2 - y^2$: it slides into $(0, 0)$ and stays. Raise the noise $\sigma$ to
+# $0.1$ (the label becomes SGD): the path leaves along $y$. This surface has no minimum, so
+# the escape goes on until the red badge reports the divergence.
+
+# %%
+explorer = gradient_descent_explorer(function="saddle", start=(1.8, 0.0), steps=150)
+assert np.abs(explorer.runs["gd"].points[-1]).max() < 1e-8  # stuck at the saddle
+explorer
+
+# %% [markdown]
+# <details><summary><b>Check yourself.</b> Why can noise not push the iterate out of a
+# (strict) local minimum in the same way?</summary>
+#
+# At a minimum every direction curves upward: a random kick is pulled back, by the factor
+# $1 - \eta\lambda < 1$ along each eigen-direction. At a saddle point one direction has a
+# negative eigenvalue $\lambda < 0$, where the kick is *amplified* by $1 - \eta\lambda > 1$
+# per step. Large noise can still hop over the barrier of a shallow minimum.
+# </details>
+
+# %% [markdown]
+# ## 14. Nesterov: PyTorch's form and its stability limit (optional)
+#
+# `torch.optim.SGD(momentum=β, nesterov=True)` computes the gradient at the current
+# parameters only,
+#
+# $$b_t = \beta\, b_{t-1} + \nabla f(y_t), \qquad y_{t+1} = y_t - \eta\,\big(\nabla f(y_t)
+# + \beta\, b_t\big),$$
+#
+# which is the method of section 9 written for the look-ahead points
+# $y_t = x_t - \eta\beta v_{t-1}$ (substitute and use $b_t = v_t$; Sutskever et al., 2013,
+# popularized it for deep learning). We run the look-ahead form as written in section 9 and
+# compare its look-ahead points with PyTorch's iterates (computed by `course.optim`), then
+# race the three methods on the bowl at $\eta = 0.05$, $\beta = 0.9$.
+
+
+# %%
+# check: L02 nesterov
+def nesterov_lookahead(grad, x0, lr, beta, num_steps):
+    """Nesterov's method in the look-ahead form g = beta g + grad(x - lr beta g),
+    x = x - lr g. Returns the look-ahead points y_t = x_t - lr beta g_{t-1}: (T + 1, D)."""
+    x = np.asarray(x0, dtype=np.float64)
+    g = np.zeros_like(x)
+    lookahead = [x.copy()]
+    for _ in range(num_steps):
+        g = beta * g + grad(x - lr * beta * g)
+        x = x - lr * g
+        lookahead.append(x - lr * beta * g)
+    return np.array(lookahead)
+
+
+# %%
+torch_form = optim.run(bowl, optim.Stepper("nesterov", 0.02, momentum=0.9), steps=200).points
+print(
+    "max |PyTorch-form iterates - look-ahead points| = "
+    f"{np.abs(torch_form - nesterov_lookahead(bowl.grad, bowl.start, 0.02, 0.9, 200)).max():.1e}"
+)
+lr_n, beta_n = 0.05, 0.9
+race_bowl = {}
+for name in ("gd", "momentum", "nesterov"):
+    hyper = {} if name == "gd" else {"momentum": beta_n}
+    race_bowl[name] = optim.run(bowl, optim.Stepper(name, lr_n, **hyper), steps=200)
+    reached = np.flatnonzero(race_bowl[name].losses < 1e-10)
+    print(
+        f"{optim.LABELS[name]:9s}: stable for lr < {optim.stable_lr(name, L_max, beta_n):.4f}; "
+        f"f < 1e-10 from step {reached[0] if reached.size else '> 200'}"
+    )
+
+# %% [markdown]
+# Nesterov's look-ahead damps the oscillation of the steep direction. The price, in
+# PyTorch's form, is a smaller stability limit $2(1 + \beta)/((1 + 2\beta)L)$ (printed
+# above): at the same $\eta$ and $\beta$ it can diverge where heavy-ball momentum still
+# converges.
+
+# %% [markdown]
+# ## 15. The loss of a deep network is not convex (optional)
+#
+# A function is **convex** if the chord between any two points lies above the graph:
+# $f((1 - \lambda) a + \lambda b) \le (1 - \lambda) f(a) + \lambda f(b)$ for all $a, b$ and
+# $0 \le \lambda \le 1$. For a convex function every local minimum is a global one. The
+# squared loss of linear regression (lecture 01) is convex, and so is the cross-entropy of
+# a linear classifier. The loss of a network with hidden layers is not, and two
+# computations show it.
+#
+# **Symmetry.** Swapping two hidden units (their incoming weights and bias, and their
+# outgoing weights) changes $\theta$ but not the function the network computes. So every
+# minimum $\theta^\star$ comes with many copies $\pi(\theta^\star)$ of the same loss — for 16
+# hidden units in each of two layers, at least $16! \cdot 16!$ of them. If $L$ were convex,
+# the midpoint between two minima would be at least as good as both; we compute it for the
+# MLP of section 1, trained with full-batch Adam (section 10, here `torch.optim.Adam`).
+#
+
+
+# %%
+def train_full_batch(model, X, y, num_steps=200, lr=0.05):
+    """Minimize the average cross-entropy with full-batch torch.optim.Adam; returns L."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(num_steps):
+        opt.zero_grad()
+        loss = average_loss(model, X, y)[0]
+        loss.backward()
+        opt.step()
+    return average_loss(model, X, y)[0].item()
+
+
+def loss_at(model, theta, X, y):
+    """L at the parameter vector theta: (P,), evaluated by loading theta into model."""
+    with torch.no_grad():
+        nn.utils.vector_to_parameters(theta.clone(), model.parameters())
+        return average_loss(model, X, y)[0].item()
+
+
+
+mlp = make_mlp()
+print(f"trained MLP: L = {train_full_batch(mlp, X_m, y_m):.2e}")
+theta_mlp = nn.utils.parameters_to_vector(mlp.parameters()).detach().clone()
+
+# the same network with the first hidden layer's units reordered
+W1, b1, W2, b2, W3, b3 = (p.detach().clone() for p in mlp.parameters())
+order = torch.randperm(16, generator=torch.Generator().manual_seed(1))
+swapped = [W1[order], b1[order], W2[:, order], b2, W3, b3]  # rows of W1, b1; columns of W2
+theta_perm = torch.cat([p.flatten() for p in swapped])
+lambdas = np.linspace(0, 1, 21)
+on_chord = [loss_at(mlp, (1 - lam) * theta_mlp + lam * theta_perm, X_m, y_m) for lam in lambdas]
+print(f"L(theta*) = {on_chord[0]:.2e}, L(pi(theta*)) = {on_chord[-1]:.2e}")
+print(f"L at the midpoint = {on_chord[10]:.3f}: above both ends, so L is not convex")
+print(f"copies by reordering both hidden layers: 16!^2 = {math.factorial(16) ** 2:.2e}")
+
+fig, ax = plt.subplots(figsize=(5.5, 3.5))
+ax.plot(lambdas, on_chord, "o-", ms=3, label="L on the segment")
+ax.plot([0, 1], [on_chord[0], on_chord[-1]], "k--", label="chord (the bound if L were convex)")
+ax.set_xlabel("λ")
+ax.set_ylabel("L((1 − λ) θ* + λ π(θ*))")
+ax.set_title("from θ* to its reordered copy π(θ*)")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# The straight road between two equally good minima crosses a ridge. This does not make deep
+# learning hopeless: in large networks the minima that gradient methods find tend to have
+# similar, low losses (Choromanska et al., 2015), and two of them are often joined by a
+# curved path of low loss (Garipov et al., 2018; Draxler et al., 2018) — but there is no
+# guarantee, and the start, the learning rate and the optimizer matter.
 
 # %% [markdown]
 # ## Summary
@@ -1572,17 +1687,19 @@ explorer
 #   $0 < \eta < 1$, bounces between $\pm x_0$ at $\eta = 1$, diverges for $\eta > 1$. In
 #   general $\eta < 2/L$ (largest curvature), and the condition number $L/\mu$ sets the speed.
 # * Critical points are minima, maxima or saddle points (signs of the Hessian's
-#   eigenvalues); in high dimensions saddles dominate. Neural-network losses are not
-#   convex (symmetries, slices that bend both ways).
-# * A full-batch gradient costs a pass over all $n$ examples. SGD uses mini-batches of $B$
+#   eigenvalues); in high dimensions saddles dominate, and network losses are not convex.
+# * A full-batch gradient costs work proportional to $n$. SGD uses mini-batches of $B$
 #   examples: an unbiased gradient with noise $\propto 1/B$, many cheap steps per epoch, and
-#   a noise floor that a decreasing learning rate removes. Its noise helps to leave saddles.
-# * Momentum $g_t = \beta g_{t-1} + \nabla f(x_t)$, $x_{t+1} = x_t - \eta g_t$ speeds up
-#   progress along valleys; too much momentum ($\beta \to 1$) oscillates. Nesterov takes the
+#   a noise floor proportional to $\eta$, which a decaying schedule (step, cosine, $1/t$,
+#   after a warmup) gets below.
+# * An optimizer is a step function `(x, grad, state, lr, ...) -> (x, state)`. Momentum
+#   $v_t = \beta v_{t-1} + \nabla f(x_t)$, $x_{t+1} = x_t - \eta v_t$ (PyTorch's velocity
+#   form; the heavy-ball form for constant $\eta$) speeds up progress along valleys, with an
+#   effective rate $\eta/(1 - \beta)$; too much momentum oscillates. Nesterov takes the
 #   gradient at the look-ahead point and brakes earlier.
-# * Adagrad divides by the root of the accumulated squared gradients (per coordinate in
-#   practice), RMSprop by a moving average of them; Adam adds momentum and bias correction,
-#   and with $\eta = 10^{-3}$ is the usual first choice.
+# * Adagrad divides by the root of the accumulated squared gradients, RMSprop by a moving
+#   average of them; Adam adds momentum and bias correction, and with $\eta = 10^{-3}$ is
+#   the usual first choice; tuned SGD with momentum can generalize better.
 #
 # ## Further reading
 #
@@ -1591,10 +1708,17 @@ explorer
 # * G. Goh. Why momentum really works. *Distill*, 2017. doi:10.23915/distill.00006.
 # * I. Goodfellow, Y. Bengio, A. Courville. *Deep Learning*. MIT Press, 2016. Chapter 8
 #   (optimization for training deep models).
+# * A. Zhang, Z. C. Lipton, M. Li, A. J. Smola. *Dive into Deep Learning*. Cambridge
+#   University Press, 2023. Chapter 12 (optimization algorithms).
 # * L. Bottou, F. E. Curtis, J. Nocedal. Optimization methods for large-scale machine
 #   learning. *SIAM Review* 60(2):223–311, 2018.
 # * H. Robbins, S. Monro. A stochastic approximation method. *The Annals of Mathematical
 #   Statistics* 22(3):400–407, 1951.
+# * I. Loshchilov, F. Hutter. SGDR: stochastic gradient descent with warm restarts.
+#   *International Conference on Learning Representations (ICLR)*, 2017.
+# * P. Goyal, P. Dollár, R. Girshick, P. Noordhuis, L. Wesolowski, A. Kyrola, A. Tulloch,
+#   Y. Jia, K. He. Accurate, large minibatch SGD: training ImageNet in 1 hour.
+#   arXiv:1706.02677, 2017.
 # * B. T. Polyak. Some methods of speeding up the convergence of iteration methods. *USSR
 #   Computational Mathematics and Mathematical Physics* 4(5):1–17, 1964.
 # * Y. Nesterov. A method of solving a convex programming problem with convergence rate
@@ -1607,6 +1731,9 @@ explorer
 #   of its recent magnitude. *COURSERA: Neural Networks for Machine Learning*, 2012.
 # * D. P. Kingma, J. Ba. Adam: a method for stochastic optimization. *International
 #   Conference on Learning Representations (ICLR)*, 2015. arXiv:1412.6980.
+# * A. C. Wilson, R. Roelofs, M. Stern, N. Srebro, B. Recht. The marginal value of adaptive
+#   gradient methods in machine learning. *Advances in Neural Information Processing
+#   Systems* 30, 2017.
 # * C. Jin, R. Ge, P. Netrapalli, S. M. Kakade, M. I. Jordan. How to escape saddle points
 #   efficiently. *Proceedings of ICML*, PMLR 70:1724–1732, 2017.
 # * C. Jin, P. Netrapalli, R. Ge, S. M. Kakade, M. I. Jordan. On nonconvex optimization for
