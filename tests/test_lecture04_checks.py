@@ -6,8 +6,9 @@ Cells of ``notebook_sources/lectures/04_convolution.py`` whose first line is
 ``# check: L04 ...`` are executed in order, in a namespace that holds the names the lecture
 imports (``np``, ``torch``, ``F``, ``nn``, ``conv``, ``data``, ``kernel_preset``) and with
 torch's default dtype left alone (float32): the lecture asks for float64 explicitly where it
-compares exactly. The tests then call what those cells define. The output-size and parameter-count helpers of ``course.conv`` have their own tests
-in tests/test_conv.py.
+compares exactly. The tests then call what those cells define. The output-size and
+parameter-count helpers of ``course.conv`` have their own tests in tests/test_conv.py; the
+lecture's exercises are proven (blank and solved) by tests/test_notebooks.py via tools.nbrun.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def l04() -> dict:
         for c in cells
         if not c["options"]["markdown"] and c["lines"] and c["lines"][0].startswith("# check: L04")
     ]
-    assert len(marked) >= 8, f"{SOURCE.name} lost some of its '# check: L04' cells"
+    assert len(marked) >= 10, f"{SOURCE.name} lost some of its '# check: L04' cells"
     namespace = {
         "np": np,
         "torch": torch,
@@ -370,14 +371,30 @@ def test_grouped_convolution_is_independent_convolutions_on_channel_groups():
     assert np.allclose(together, np.concatenate([first, second]))
 
 
-def test_deformable_convolution_with_zero_offsets_is_a_convolution():
-    from torchvision.ops import deform_conv2d
+# --- learning a kernel by gradient descent -------------------------------------------------
 
-    x, w = rng_tensor(1, 2, 8, 9), rng_tensor(3, 2, 3, 3, seed=1)
-    offsets = torch.zeros(1, 2 * 3 * 3, 6, 7, dtype=x.dtype)
-    assert np.allclose(
-        deform_conv2d(x, offsets, w).numpy(), conv.correlate2d(x[0].numpy(), w.numpy())
-    )
-    offsets[:, 1::2] = 1.0  # every tap one column to the right
-    moved = deform_conv2d(x, offsets, w)[0].numpy()
-    assert np.allclose(moved[..., :-1], conv.correlate2d(x[0].numpy(), w.numpy())[..., 1:])
+
+def test_one_step_of_learn_kernel_is_the_closed_form_gradient_step(l04):
+    # L = mean((X ⋆ w - Y)²): dL/dw = 2/M · Σ_n X_n ⋆ err_n, a correlation of the inputs with
+    # the errors (M = number of outputs), written here with F.conv2d over the batch axis.
+    gen = torch.Generator().manual_seed(3)
+    X = torch.randn(5, 1, 9, 8, generator=gen, dtype=torch.float64)
+    Y = torch.randn(5, 1, 7, 6, generator=gen, dtype=torch.float64)
+    w0 = torch.randn(1, 1, 3, 3, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    err = F.conv2d(X, w0) - Y
+    grad = 2 / Y.numel() * F.conv2d(X.transpose(0, 1), err.transpose(0, 1))  # (1, 1, 3, 3)
+    w1, losses = l04["learn_kernel"](X, Y, lr=0.05, num_steps=1, seed=7)
+    assert torch.allclose(w1, w0 - 0.05 * grad)
+    assert losses == [pytest.approx((err**2).mean().item())]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_learn_kernel_recovers_a_random_hidden_kernel_from_noise(l04, seed):
+    gen = torch.Generator().manual_seed(seed)
+    hidden = torch.randn(1, 1, 3, 3, generator=gen)
+    X = torch.randn(8, 1, 24, 24, generator=gen)
+    w, losses = l04["learn_kernel"](X, F.conv2d(X, hidden), num_steps=80, seed=seed + 10)
+    assert torch.allclose(w, hidden, atol=1e-3)
+    assert losses[-1] < 1e-6 * losses[0]
+    start = torch.randn(1, 1, 3, 3, generator=torch.Generator().manual_seed(seed + 10))
+    assert not torch.allclose(start, hidden, atol=0.1)  # the start was far from the answer

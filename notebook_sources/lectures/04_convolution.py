@@ -15,17 +15,18 @@
 #    equivariance) and a hierarchy of features;
 # 2. compute a discrete 1-D and 2-D convolution and a cross-correlation by hand, say how they
 #    differ (the flipped kernel), and say which one `torch.nn.functional.conv2d` computes;
-# 3. apply classic filters (blur, sharpen, Sobel, Laplacian, Gabor) to a photo and read the
-#    feature maps;
-# 4. give the shapes of a multi-channel convolution and of its weights, and compute output
-#    sizes with padding, stride and dilation from $\lfloor (N - F + 2P)/S \rfloor + 1$;
+# 3. apply classic filters (blur, sharpen, Sobel, Laplacian, Gabor) to a photo, read the
+#    feature maps, and say what "a CNN learns its filters" means by recovering one with
+#    gradient descent;
+# 4. give the shapes of a multi-channel convolution and of its weights, compute output
+#    sizes with padding, stride and dilation from $\lfloor (N - F + 2P)/S \rfloor + 1$, and
+#    say when to dilate and when to subsample;
 # 5. explain a 1x1 convolution as a fully connected layer applied at every pixel and use it
 #    as a bottleneck;
 # 6. write a convolution as a matrix product (Toeplitz matrix, im2col) and derive from it
 #    that the backward pass is again a convolution;
 # 7. name the variants depthwise separable, grouped, deformable, sparse and spatially
-#    separable convolution and count their parameters;
-# 8. say what "a CNN learns its filters" means, by recovering a kernel with gradient descent.
+#    separable convolution and count their parameters.
 #
 # Goals 6 and 7 are the optional sections 11 and 12. The **convolution explorer** lets you
 # slide a kernel over a small grid of numbers or over a photo and change every setting the
@@ -42,9 +43,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from matplotlib.patches import Rectangle
 from torch import nn
-from torchvision.ops import deform_conv2d
 
 from course import conv, data, grading, plot
 from course.widgets import convolution_explorer
@@ -70,15 +69,10 @@ dense_params = conv.linear_params(512 * 512, 64)
 filter_params = conv.conv_params(1, 64, 7)
 dense_torch = sum(p.numel() for p in nn.Linear(512 * 512, 64, device="meta").parameters())
 filters_torch = sum(p.numel() for p in nn.Conv2d(1, 64, 7, device="meta").parameters())
-print(f"a 512x512 image flattened: 512² = {512 * 512:,} inputs")
-print(
-    f"fully connected, 512x512 -> 64 units: (512² + 1)·64 = {dense_params:,} "
-    f"≈ {dense_params / 1e6:.1f} million (torch: {dense_torch:,})"
-)
-print(
-    f"64 filters of 7x7 on one channel:     (7² + 1)·64   = {filter_params:,} "
-    f"(torch: {filters_torch:,})"
-)
+print(f"fully connected, 512² = {512 * 512:,} inputs -> 64 units: (512² + 1)·64 = "
+      f"{dense_params:,} ≈ {dense_params / 1e6:.1f} million (torch: {dense_torch:,})")
+print(f"64 filters of 7x7 on one channel: (7² + 1)·64 = {filter_params:,} "
+      f"(torch: {filters_torch:,})")
 print(f"ratio: {dense_params / filter_params:,.0f} times fewer parameters")
 assert dense_params == dense_torch and filter_params == filters_torch
 
@@ -90,22 +84,7 @@ assert dense_params == dense_torch and filter_params == filters_torch
 layer = nn.Conv2d(1, 64, 7)
 for side in (64, 512):
     out = layer(torch.zeros(1, 1, side, side))
-    print(
-        f"{side}x{side} image -> feature maps {tuple(out.shape[1:])}, "
-        f"same {filter_params:,} parameters"
-    )
-
-sides = np.array([28, 64, 128, 256, 512, 1024])
-fig, ax = plt.subplots(figsize=(5.5, 3.4))
-ax.loglog(
-    sides, [conv.linear_params(s * s, 64) for s in sides], "o-", label="fully connected, 64 units"
-)
-ax.loglog(sides, [conv.conv_params(1, 64, 7)] * len(sides), "s-", label="64 filters of 7x7")
-ax.set_xlabel("image side N (pixels)")
-ax.set_ylabel("parameters")
-ax.set_title("parameters of the first layer")
-ax.legend()
-plt.show()
+    print(f"{side}x{side} image -> maps {tuple(out.shape[1:])}, same {filter_params:,} parameters")
 
 # %% [markdown]
 # Parameters are not the only cost. Every weight must be learned from data, and with
@@ -142,33 +121,20 @@ print(f"1000 filters of 3x3x3: {conv.conv_params(3, 1000, 3):,}")
 # multiply element by element, add up. The convolution does the same with the kernel read
 # backwards, $x * w = x \star \overleftarrow{w}$ (up to where the output starts); it is the
 # discrete form of $(f * g)(t) = \int f(\tau)\, g(t - \tau)\, d\tau$ from signal processing.
-# Both as loops that read like the formulas, on a signal that is zero except for two spikes,
+# On a signal that is zero except for two spikes, with the sliding window written out and
 # compared with NumPy (only **valid** positions, where the kernel lies inside the signal):
 
-
 # %%
-def correlate1d(x, w):
-    """Cross-correlation, valid positions. x: (N,), w: (F,). Returns (N - F + 1,)."""
-    return np.array(
-        [sum(x[n + k] * w[k] for k in range(len(w))) for n in range(len(x) - len(w) + 1)]
-    )
-
-
-def convolve1d(x, w):
-    """Convolution, valid positions: y[n] = sum_k x[n - k] w[k] for n = F-1, ..., N-1."""
-    return np.array(
-        [sum(x[n - k] * w[k] for k in range(len(w))) for n in range(len(w) - 1, len(x))]
-    )
-
-
 x1 = np.array([0, 0, 1, 0, 0, 0, 2, 0, 0], dtype=float)  # two spikes ("impulses")
 w1 = np.array([1, 2, 3], dtype=float)  # an asymmetric kernel, so that flipping shows
-print("x               =", x1)
-print("correlation     =", correlate1d(x1, w1), "  np.correlate:", np.correlate(x1, w1, "valid"))
-print("convolution     =", convolve1d(x1, w1), "  np.convolve: ", np.convolve(x1, w1, "valid"))
-print("correlation with the flipped kernel =", correlate1d(x1, w1[::-1]))
-assert np.array_equal(convolve1d(x1, w1), np.convolve(x1, w1, "valid"))
-assert np.array_equal(convolve1d(x1, w1), correlate1d(x1, w1[::-1]))
+correlation = np.array([x1[n : n + 3] @ w1 for n in range(len(x1) - 2)])  # slide, multiply, add
+convolution = np.convolve(x1, w1, "valid")
+print("x           =", x1)
+print("correlation =", correlation, "  np.correlate:", np.correlate(x1, w1, "valid"))
+print("convolution =", convolution, "  = correlation with w reversed:",
+      np.correlate(x1, w1[::-1], "valid"))
+assert np.array_equal(correlation, np.correlate(x1, w1, "valid"))
+assert np.array_equal(convolution, np.correlate(x1, w1[::-1], "valid"))
 
 # %% [markdown]
 # Around each spike the convolution writes a copy of the kernel, scaled by the spike, in its
@@ -205,8 +171,7 @@ grid = explorer.input[0]  # (7, 7) float64, the grid the explorer shows
 sobel_x = explorer.kernel  # (3, 3)
 Z = correlate2d_loops(grid, sobel_x)
 Z_torch = F.conv2d(torch.from_numpy(grid)[None, None], torch.from_numpy(sobel_x)[None, None])
-print("input:\n", grid.astype(int))
-print("kernel (Sobel x):\n", sobel_x.astype(int))
+print("input:\n", grid.astype(int), "\nkernel (Sobel x):\n", sobel_x.astype(int))
 print("feature map:\n", Z.astype(int))
 assert np.array_equal(Z, conv.correlate2d(grid, sobel_x))
 assert np.array_equal(Z, Z_torch[0, 0].numpy())
@@ -237,19 +202,13 @@ assert np.array_equal(by_convolution[1:4, 1:4], numbers)
 assert np.array_equal(by_correlation[1:4, 1:4], numbers[::-1, ::-1])
 
 fig, axes = plt.subplots(1, 3, figsize=(9, 3))
-panels = [
-    (impulse, "impulse"),
-    (by_convolution, "convolution: the kernel"),
-    (by_correlation, "correlation: kernel rotated 180°"),
-]
-for ax, (img, title) in zip(axes, panels, strict=True):
+titles = ("impulse", "convolution: the kernel", "correlation: kernel rotated 180°")
+for ax, img, title in zip(axes, (impulse, by_convolution, by_correlation), titles, strict=True):
     ax.imshow(img, cmap="Blues", vmin=0, vmax=12)
     for (r, c), v in np.ndenumerate(img):
         if v:
             ax.text(c, r, f"{v:g}", ha="center", va="center")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title(title)
+    ax.set(xticks=[], yticks=[], title=title)
 plt.show()
 
 # %% [markdown]
@@ -345,15 +304,10 @@ for ax, (name, (layers, model)) in zip(axes, stacks.items(), strict=True):
     grad = footprint(model)
     seen = int((grad.sum(axis=0) > 0).sum())  # columns that influence the output
     expected = conv.receptive_field(layers) if layers else 17
-    print(
-        f"{name:24s}: depends on {seen}x{seen} input pixels "
-        f"(course.conv.receptive_field: {expected})"
-    )
+    print(f"{name:24s}: depends on {seen}x{seen} input pixels (conv.receptive_field: {expected})")
     assert seen == expected
     ax.imshow(grad > 0, cmap="Greys", vmin=0, vmax=1.5)
-    ax.set_title(f"{name}\n{seen}x{seen}")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(title=f"{name}\n{seen}x{seen}", xticks=[], yticks=[])
 plt.show()
 
 # %% [markdown]
@@ -363,20 +317,12 @@ plt.show()
 # patterns — corners, textures, parts of objects — and the last layers see most of the
 # image and respond to whole objects. Images are made like that: objects of parts, parts of
 # edges. Lecture 10 looks inside trained networks and finds exactly such a hierarchy
-# (Zeiler & Fergus, 2014). `course.conv.receptive_field_table` gives the receptive field
-# after each layer of a stack (`jump` is the distance between neighbouring outputs in input
-# pixels):
-
-# %%
-stack = [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)]  # conv, conv, pool, ...
-for layer_spec, (size, jump) in zip(stack, conv.receptive_field_table(stack), strict=True):
-    kind = "pool" if layer_spec == (2, 2) else "conv"
-    f, stride = layer_spec
-    print(f"{kind} {f}x{f}, stride {stride}: receptive field {size:2d}, jump {jump}")
-
-# %% [markdown]
-# **Exercise.** Each layer adds $(F - 1) \times \text{jump}$ to the receptive field, and a
-# stride $S$ multiplies the jump by $S$. (a) How many input pixels (along one side) does one
+# (Zeiler & Fergus, 2014).
+#
+# **Exercise.** Let the *jump* be the distance, in input pixels, between neighbouring
+# outputs of a layer (1 at the input). Each layer adds $(F - 1) \times \text{jump}$ to the
+# receptive field, and a stride $S$ multiplies the jump by $S$
+# (`course.conv.receptive_field_table` lists both after every layer). (a) How many input pixels (along one side) does one
 # output of the stack conv 3x3, conv 3x3 with stride 2, conv 3x3, conv 3x3 see? (b) How many
 # plain 3x3 convolutions (stride 1) must be stacked for one output to see 15x15 pixels? The
 # check measures (a) with `footprint` on random layers.
@@ -412,24 +358,15 @@ grading.exercise("3x3 layers for a 15x15 receptive field", layers_for_15, fewest
 # grading.exercise("3x3 layers for a 15x15 receptive field", layers_for_15, fewest,
 #                  hint="n plain 3x3 layers see 2n + 1 pixels")
 # ```
-# The stride comes early and pays twice: without it the same four layers see only 9 pixels.
 # </details>
 
 # %% [markdown]
 # **Weight sharing and translation equivariance.** The same kernel is used at every
-# position. A *locally connected* layer would keep locality but give every position its own
-# weights; for 64 filters of 7x7 on a 512x512 image that is:
-
-# %%
-positions = conv.output_size(512, 7) ** 2
-locally = positions * filter_params
-print(f"locally connected: {positions:,} positions x {filter_params:,} = {locally:,} parameters")
-print(f"convolution (shared weights): {filter_params:,} parameters")
-
-# %% [markdown]
-# Sharing the weights makes the layer **translation equivariant**: shifting the input shifts
-# the feature map by the same amount. With $T_{a,b}$ the shift by $a$ rows and $b$ columns,
-# $(T_{a,b} X)[i, j] = X[i - a, j - b]$,
+# position. (A *locally connected* layer keeps locality but gives every position its own
+# weights: for 64 filters of 7x7 on a 512x512 image, $506^2 \cdot 3{,}200 \approx 819$
+# million parameters, printed below.) Sharing the weights makes the layer **translation
+# equivariant**: shifting the input shifts the feature map by the same amount. With
+# $T_{a,b}$ the shift by $a$ rows and $b$ columns, $(T_{a,b} X)[i, j] = X[i - a, j - b]$,
 #
 # $$(T_{a,b} X) \star W = T_{a,b} (X \star W)
 # \qquad \text{(shift, then convolve = convolve, then shift)}.$$
@@ -477,19 +414,20 @@ def dense_layer(img):
 
 dense_error = (dense_layer(shift(tiny, 3, 4)) - shift(dense_layer(tiny), 3, 4)).abs().max().item()
 print(f"fully connected: max |f(shift(x)) - shift(f(x))|       = {dense_error:.1f}")
+positions = conv.output_size(512, 7) ** 2
+print(f"locally connected, 64 filters of 7x7 on 512x512: {positions:,} positions x "
+      f"{filter_params:,} = {positions * filter_params:,} parameters")
 
 # %% [markdown]
-# With the usual **zero** padding the equation holds everywhere except near the border,
-# where the shifted image has zeros (or wrapped pixels) that the original did not have. The
-# last panel shows where the two sides differ: along the border and along the seams where
-# the rolled image wraps around.
+# With the usual **zero** padding the equation holds except near the border, where the
+# shifted image has zeros (or wrapped pixels) that the original did not have: the last panel
+# shows where the two sides differ, along the border and the seams of the rolled image.
 
 # %%
 differ = (
     F.conv2d(shift(x_photo, dy, dx), w_random, padding=2)  # zero padding, 'same' size
     - shift(F.conv2d(x_photo, w_random, padding=2), dy, dx)
 ).abs()[0, 0] > 1e-12
-print(f"with zero padding the two sides differ at {differ.float().mean():.1%} of the pixels")
 fig, axes = plt.subplots(1, 5, figsize=(15, 3.2))
 plot.image(photo, ax=axes[0], title="x")
 plot.image(shift(x_photo, dy, dx)[0, 0], ax=axes[1], title=f"shift(x) by ({dy}, {dx})")
@@ -507,24 +445,10 @@ plt.show()
 # No. The Sobel x kernel finds vertical edges; after a rotation by 90° the vertical edges
 # become horizontal ones, which Sobel x does not see. Filtering the rotated photo equals
 # rotating the photo filtered with a *rotated* kernel (Sobel y up to sign), not with the
-# same one, as the cell below shows. Networks that are equivariant to rotations exist: group
-# equivariant CNNs (Cohen & Welling, 2016) share weights over rotations as well as shifts.
-# Nor is a convolution equivariant to changes of scale.
+# same one; try it with `torch.rot90` and `conv_circular`. Networks that are equivariant to
+# rotations exist: group equivariant CNNs (Cohen & Welling, 2016) share weights over
+# rotations as well as shifts. Nor is a convolution equivariant to changes of scale.
 # </details>
-
-
-# %%
-def rotate(x, turns=1):
-    """x: (..., H, W) rotated by turns · 90° counter-clockwise."""
-    return torch.rot90(x, turns, dims=(-2, -1))
-
-
-sobel = torch.from_numpy(kernel_preset("Sobel x")[0].astype(float))[None, None]  # (1, 1, 3, 3)
-rot_then_sobel = conv_circular(rotate(x_photo), sobel)
-error_same = (rot_then_sobel - rotate(conv_circular(x_photo, sobel))).abs().max()
-error_turned = (rot_then_sobel - rotate(conv_circular(x_photo, rotate(sobel, -1)))).abs().max()
-print(f"max |sobel(rot(x)) - rot(sobel(x))|                   = {error_same:.2f}")
-print(f"max |sobel(rot(x)) - rot(x filtered with rot⁻¹(sobel))| = {error_turned:.1e}")
 
 # %% [markdown]
 # ## 4. Filter banks on a real photo
@@ -576,12 +500,14 @@ def gabor_kernel(size, sigma, theta, wavelength, gamma=0.5, psi=0.0):
     return envelope * np.cos(2 * np.pi * across / wavelength + psi)
 
 
+# %% [markdown]
 # A **filter bank** is a set of filters applied to the same image; it is exactly one
 # convolutional layer with $K$ output channels, and it produces $K$ feature maps. We put the
 # ten kernels, each padded with zeros to 11x11, into one weight tensor of shape
-# $(K, 1, 11, 11)$ and run them all with a single `F.conv2d` call with 'same' padding. (We
-# subtract its mean from each Gabor kernel so that, like the edge filters, it gives zero on
-# flat regions.)
+# $(K, 1, 11, 11)$ and run them all with a single `F.conv2d` call with 'same' padding. On a
+# flat region of brightness $c$ a filter gives $c$ times the sum of its entries: the blurs
+# sum to 1 (they keep the brightness), the edge filters to 0 (silent on flat regions), and
+# we subtract its mean from each Gabor kernel so that it does the same.
 
 # %%
 photo_big = data.load_photo(gray=True, size=(300, 256))  # (300, 256)
@@ -594,6 +520,7 @@ def embed(kernel, size=11):
 
 
 def preset(name, size=3):
+    """The explorer's kernel `name` as floats: (size, size)."""
     numerators, denominator = kernel_preset(name, size)
     return numerators / denominator
 
@@ -611,9 +538,7 @@ for degrees in (0, 45, 90, 135):
     bank[f"Gabor {degrees}°"] = g - g.mean()
 weights = torch.from_numpy(np.stack([embed(k) for k in bank.values()]))[:, None]  # (K, 1, 11, 11)
 maps = F.conv2d(torch.from_numpy(photo_big)[None, None], weights, padding="same")[0]  # (K, H, W)
-print(
-    "photo", photo_big.shape, "-> bank", tuple(weights.shape), "-> feature maps", tuple(maps.shape)
-)
+print("photo", photo_big.shape, "-> bank", tuple(weights.shape), "-> maps", tuple(maps.shape))
 assert np.allclose(maps[3].numpy(), conv.correlate2d(photo_big, bank["Sobel x"], padding="same"))
 for name, k in bank.items():
     print(f"{name:13s} sum of the entries {round(k.sum(), 12) + 0.0:6.2f}")  # + 0.0: no "-0.00"
@@ -627,8 +552,7 @@ for index, (name, k) in enumerate(bank.items()):
     limit = np.abs(k).max()
     top.imshow(k, cmap="RdBu_r", vmin=-limit, vmax=limit)
     top.set_title(name, fontsize=9)
-    top.set_xticks([])
-    top.set_yticks([])
+    top.set(xticks=[], yticks=[])
     bottom = fig.add_subplot(grid_spec[row + 1, col])
     feature = maps[index].numpy()
     if k.sum() > 0.5:  # blur and sharpen give an image: show it as one
@@ -656,17 +580,6 @@ explorer = convolution_explorer(source="photo", kernel="Sobel x", photo_size=64)
 explorer
 
 # %% [markdown]
-# **Check yourself.** Why do the blur kernels sum to 1 and the edge kernels to 0?
-#
-# <details><summary>Answer</summary>
-#
-# On a flat region (all pixels equal to $c$) the output is $c$ times the sum of the kernel.
-# A blur should keep the brightness of flat regions ($c \cdot 1 = c$); an edge or line
-# detector should stay silent there ($c \cdot 0 = 0$). The sums are printed above the figure.
-# </details>
-
-
-# %% [markdown]
 # ## 5. Learning a filter by gradient descent
 #
 # "CNNs learn their filters" means: the kernel is a tensor of parameters, the loss is a
@@ -677,16 +590,12 @@ explorer
 # random noise; the loop is the whole training procedure.
 
 # %%
-hidden = torch.tensor(kernel_preset("Sobel x")[0], dtype=torch.float32)[None, None]  # (1,1,3,3)
-X_noise = torch.randn(16, 1, 32, 32, generator=torch.Generator().manual_seed(0))  # 16 images
-Y_noise = F.conv2d(X_noise, hidden)  # (16, 1, 30, 30): what the hidden filter makes of them
-
-
+# check: L04 learning a kernel
 def learn_kernel(X, Y, lr=0.3, num_steps=100, seed=0):
     """Fit a 3x3 kernel w so that conv2d(X, w) ≈ Y by gradient descent on the mean squared
     error. X: (N, 1, H, W), Y: (N, 1, H - 2, W - 2). Returns (w: (1, 1, 3, 3), losses)."""
-    w = torch.randn(1, 1, 3, 3, generator=torch.Generator().manual_seed(seed))  # random start
-    w.requires_grad_(True)
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.randn(1, 1, 3, 3, generator=gen, dtype=X.dtype).requires_grad_(True)  # random start
     losses = []
     for _ in range(num_steps):
         loss = ((F.conv2d(X, w) - Y) ** 2).mean()  # forward
@@ -698,6 +607,10 @@ def learn_kernel(X, Y, lr=0.3, num_steps=100, seed=0):
     return w.detach(), losses
 
 
+# %%
+hidden = torch.tensor(kernel_preset("Sobel x")[0], dtype=torch.float32)[None, None]  # (1,1,3,3)
+X_noise = torch.randn(16, 1, 32, 32, generator=torch.Generator().manual_seed(0))  # 16 images
+Y_noise = F.conv2d(X_noise, hidden)  # (16, 1, 30, 30): what the hidden filter makes of them
 start = time.perf_counter()
 learned, losses_noise = learn_kernel(X_noise, Y_noise)
 print(f"100 steps in {time.perf_counter() - start:.2f} s; loss {losses_noise[0]:.1f} -> "
@@ -722,9 +635,7 @@ print(f"loss {losses_photo[-1]:.1e}, largest error {(learned_photo - hidden).abs
 fig, axes = plt.subplots(1, 4, figsize=(14, 3.2), gridspec_kw={"width_ratios": [1.6, 1, 1, 1]})
 axes[0].semilogy(losses_noise, label="noise images")
 axes[0].semilogy(losses_photo, label="the photo")
-axes[0].set_xlabel("step")
-axes[0].set_ylabel("mean squared error")
-axes[0].set_title("loss")
+axes[0].set(xlabel="step", ylabel="mean squared error", title="loss")
 axes[0].legend()
 for ax, k, title in zip(
     axes[1:], (hidden, learned, learned_photo), ("hidden: Sobel x", "learned (noise)", "learned (photo)")
@@ -732,9 +643,7 @@ for ax, k, title in zip(
     ax.imshow(k[0, 0], cmap="RdBu_r", vmin=-2.5, vmax=2.5)
     for (r, c), v in np.ndenumerate(k[0, 0].numpy()):
         ax.text(c, r, f"{round(v, 2) + 0.0:.2f}", ha="center", va="center", fontsize=9)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title(title)
+    ax.set(xticks=[], yticks=[], title=title)
 plt.show()
 
 # %% [markdown]
@@ -766,41 +675,13 @@ print("input   X×Y×S  :", tuple(x_rgb.shape), " (batch, S, X, Y)")
 print("weights H×S×M×N:", tuple(layer.weight.shape), " bias:", tuple(layer.bias.shape))
 print("output  X×Y×H  :", tuple(z.shape), " (batch, H, X, Y)")
 
-# the formula, channel by channel, for output map h = 0
-h = 0
-by_hand = layer.bias[h].item() + sum(
-    conv.correlate2d(photo_rgb[s], layer.weight[h, s].detach().numpy(), padding="same")
-    for s in range(3)
-)
-print(
-    "map 0 == bias + sum over channels of 2-D correlations:",
-    np.allclose(by_hand, z[0, h].detach().numpy(), atol=1e-5),  # float32: 7 digits
-)
-
 # %% [markdown]
-# A figure of the sum for one hand-made filter, whose three slices are Sobel x on red,
-# Sobel y on green and the Laplacian on blue: each channel is filtered with its own slice,
-# and the feature map is the sum of the three.
+# In the explorer the input is the RGB photo; the kernel is applied to each of R, G and B
+# (the same 3x3 slice on each) and the three results are added. The readout under the
+# picture lists the 27 products of the current window.
 
 # %%
-slices = np.stack([preset("Sobel x"), preset("Sobel y"), preset("Laplacian")])  # (S=3, 3, 3)
-contributions = [conv.correlate2d(photo_rgb[s], slices[s], padding="same") for s in range(3)]
-feature_map = conv.correlate2d(photo_rgb, slices, padding="same")  # the (3, 3, 3) filter at once
-assert np.allclose(feature_map, sum(contributions))
-
-fig, axes = plt.subplots(2, 4, figsize=(13, 6.5))
-plot.image(photo_rgb, ax=axes[0, 0], title="input (RGB)")
-for s, colour in enumerate(["red", "green", "blue"]):
-    plot.image(photo_rgb[s], ax=axes[0, s + 1], title=f"channel {s}: {colour}")
-scale = np.percentile(np.abs(feature_map), 99)
-names = ["Sobel x on red", "Sobel y on green", "Laplacian on blue"]
-for s in range(3):
-    plot.image(
-        contributions[s], ax=axes[1, s], title=names[s], cmap="RdBu_r", vmin=-scale, vmax=scale
-    )
-plot.image(feature_map, ax=axes[1, 3], title="sum = one feature map", cmap="RdBu_r",
-           vmin=-scale, vmax=scale)
-plt.show()
+convolution_explorer(source="photo", color="rgb", kernel="Sobel y", photo_size=48)
 
 # %% [markdown]
 # **Exercise.** Write the formula above as loops, with a bias and a stride, for one image
@@ -882,10 +763,7 @@ for s, p in [(1, 0), (2, 0), (3, 0), (1, 1)]:
     ours = conv.output_size(7, 3, stride=s, padding=p)
     theirs = F.conv2d(x7, w3, stride=s, padding=p).shape[-1]
     exact = (7 - 3 + 2 * p) / s + 1
-    print(
-        f"N=7, F=3, P={p}, S={s}: (7 - 3 + {2 * p})/{s} + 1 = {exact:.2f} -> {ours}",
-        f"(torch: {theirs})",
-    )
+    print(f"N=7, F=3, P={p}, S={s}: (7 - 3 + {2 * p})/{s} + 1 = {exact:.2f} -> {ours} (torch: {theirs})")
     assert ours == theirs
 try:
     conv.output_size(7, 3, stride=3, strict=True)
@@ -893,38 +771,11 @@ except ValueError as error:
     print("strict=True:", error)
 
 # %% [markdown]
-# A picture of the same along one axis: the windows for strides 1, 2 and 3. With stride 3
-# the windows start at 0 and 3, and the last cell (hatched) is never read.
-
-# %%
-fig, axes = plt.subplots(3, 1, figsize=(6, 4.2))
-for ax, s in zip(axes, (1, 2, 3), strict=True):
-    out = conv.output_size(7, 3, stride=s)
-    lost_cells = conv.dropped(7, 3, stride=s)
-    for c in range(7):
-        lost = c >= 7 - lost_cells
-        ax.add_patch(
-            Rectangle((c, 0), 1, 1, fill=False, hatch="///" if lost else None, edgecolor="0.3")
-        )
-    for k in range(out):
-        ax.add_patch(
-            Rectangle((k * s + 0.08, 0.08 + 0.1 * k), 2.84, 0.6, alpha=0.35, color=f"C{k}")
-        )
-    ax.set_xlim(-0.2, 7.2)
-    ax.set_ylim(-0.1, 1.1)
-    ax.set_axis_off()
-    unread = "every cell is read" if lost_cells == 0 else f"{lost_cells} cell never read"
-    ax.set_title(f"stride {s}: {out} windows, {unread}", fontsize=10)
-fig.suptitle("windows of F = 3 on the N = 7 cells of one axis (P = 0)", fontsize=11)
-fig.tight_layout()
-plt.show()
-
-# %% [markdown]
 # **Padding.** Without padding (**'valid'**), every layer shrinks the image by $F - 1$
-# pixels, and a corner pixel is read by one window where a centre pixel is read by $F^2$. Padding with
-# $P = (F - 1)/2$ zeros on each side (**'same'**, for odd $F$ and stride 1) keeps the size:
-# $O = N - F + (F - 1) + 1 = N$. (**'full'** padding, $P = F - 1$, keeps every window that
-# overlaps the image at all; we meet it again in section 11.)
+# pixels, and a corner pixel is read by one window where a centre pixel is read by $F^2$.
+# Padding with $P = (F - 1)/2$ zeros on each side (**'same'**, for odd $F$ and stride 1)
+# keeps the size: $O = N - F + (F - 1) + 1 = N$. (**'full'** padding, $P = F - 1$, keeps
+# every window that overlaps the image at all; section 11 meets it again.)
 
 # %%
 for mode in ("valid", "same", "full"):
@@ -933,15 +784,11 @@ for mode in ("valid", "same", "full"):
         p = conv.padding_for(mode, f)
         sizes.append(f"F={f}: P={p}, O={conv.output_size(32, f, padding=p)}")
     print(f"{mode:5s} on N=32: " + "; ".join(sizes))
-print(
-    "torch padding='same', F=5 on 32x32:",
-    tuple(F.conv2d(torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 5, 5), padding="same").shape[-2:]),
-)
-
-n, shrinking = 32, [32]
+same_torch = F.conv2d(torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 5, 5), padding="same")
+print("torch padding='same', F=5 on 32x32:", tuple(same_torch.shape[-2:]))
+shrinking = [32]
 for _ in range(8):
-    n = conv.output_size(n, 3)
-    shrinking.append(n)
+    shrinking.append(conv.output_size(shrinking[-1], 3))
 print("eight 3x3 layers without padding:", " -> ".join(map(str, shrinking)))
 
 # %% [markdown]
@@ -999,40 +846,10 @@ for d in (1, 2, 3):
     effective = d * (3 - 1) + 1
     dilated = F.conv2d(x9, torch.from_numpy(w3x3)[None, None], dilation=d)
     inflated = F.conv2d(x9, torch.from_numpy(dilate_kernel(w3x3, d))[None, None])
-    print(
-        f"d={d}: effective size {effective}, 9 weights, output on N=9: "
-        f"{conv.output_size(9, 3, dilation=d)} (torch {dilated.shape[-1]}), "
-        f"same as {effective}x{effective} with zeros: {torch.allclose(dilated, inflated)}"
-    )
+    print(f"d={d}: effective size {effective}, 9 weights, output on N=9: "
+          f"{conv.output_size(9, 3, dilation=d)} (torch {dilated.shape[-1]}), "
+          f"same as {effective}x{effective} with zeros: {torch.allclose(dilated, inflated)}")
 print("dilate_kernel(w, 2):\n", dilate_kernel(w3x3, 2).astype(int))
-
-# %% [markdown]
-# Stacking dilated layers with $d = 1, 2, 4, 8, \dots$ grows the receptive field
-# exponentially with depth while the number of weights grows linearly (Yu & Koltun, 2016),
-# which is why dilated convolutions are popular for dense prediction (segmentation) and
-# audio (WaveNet).
-
-# %%
-plain = conv.receptive_field_table([(3, 1)] * 4)
-dilated_stack = conv.receptive_field_table([(3, 1, 1), (3, 1, 2), (3, 1, 4), (3, 1, 8)])
-for depth in range(4):
-    print(
-        f"{depth + 1} layer(s) of 3x3: receptive field {plain[depth][0]:2d} plain, "
-        f"{dilated_stack[depth][0]:2d} with d = 1, 2, 4, 8"
-    )
-
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
-for ax, d in zip(axes, (1, 2, 3), strict=True):
-    rows, cols = conv.window_positions(0, 0, 3, dilation=d)
-    taps = np.zeros((7, 7))
-    taps[np.ix_(rows, cols)] = 1
-    ax.imshow(taps, cmap="Oranges", vmin=0, vmax=1.4)
-    ax.set_xticks(np.arange(-0.5, 7), minor=True)
-    ax.set_yticks(np.arange(-0.5, 7), minor=True)
-    ax.grid(which="minor", color="0.7")
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-    ax.set_title(f"d = {d}: spans {d * 2 + 1}x{d * 2 + 1}, 9 weights", fontsize=10)
-plt.show()
 
 # %% [markdown]
 # **Exercise.** Write the output size along one axis for an input of $N$, a kernel of $F$,
@@ -1120,7 +937,10 @@ plt.show()
 holes = footprint(nn.Sequential(box3(dilation=2), box3(dilation=2))) > 0  # d = 2 twice
 read = np.flatnonzero(holes.any(axis=0))  # the columns that are read
 span = read[-1] - read[0] + 1
-print(f"two layers with d = 2: span {span}x{span} = {span**2} pixels, of which {holes.sum()} are read")
+print(f"two layers with d = 2: span {span}x{span} = {span**2} pixels, {holes.sum()} of them read")
+doubling = conv.receptive_field([(3, 1, d) for d in (1, 2, 4, 8)])
+print(f"four 3x3 layers with d = 1, 2, 4, 8 see {doubling}x{doubling}; "
+      f"with d = 1: {conv.receptive_field([(3, 1)] * 4)}x{conv.receptive_field([(3, 1)] * 4)}")
 
 # %% [markdown]
 # The answer to the question: the dilated stack sees as far as the strided one (7x7; the
@@ -1129,9 +949,11 @@ print(f"two layers with d = 2: span {span}x{span} = {span**2} pixels, of which {
 # of the outputs (32x32, visibly blocky), so every later layer has a quarter of the work, and
 # the map no longer says exactly *where* something is. For classifying a whole image that is
 # a fair trade, and most CNNs subsample (lectures 05–06); when every pixel needs an answer
-# (segmentation, audio), dilation grows the receptive field without losing resolution (Yu &
-# Koltun, 2016). Its pitfall is the last line printed: stacking the same dilation reads only
-# some of the pixels it spans ("gridding"), which is why dilated stacks mix rates (1, 2, 4).
+# (segmentation, audio), dilation grows the receptive field without losing resolution. Its
+# pitfall is the second line printed: stacking the same dilation reads only some of the
+# pixels it spans ("gridding"). Doubling the rate from layer to layer avoids it and grows the
+# receptive field exponentially with depth (last line), as in dense prediction (Yu & Koltun,
+# 2016) and audio generation (WaveNet: van den Oord et al., 2016).
 
 # %% [markdown]
 # ## 9. 1x1 convolution
@@ -1151,16 +973,13 @@ print(f"two layers with d = 2: span {span}x{span} = {span**2} pixels, of which {
 x64 = torch.randn(1, 64, 16, 16, dtype=torch.float64)  # 64 channels; float64: exact comparisons
 one_by_one = nn.Conv2d(64, 16, kernel_size=1, dtype=torch.float64)  # 64 -> 16 channels
 W11 = one_by_one.weight[:, :, 0, 0]  # (16, 64)
-as_matrix = (W11 @ x64[0].reshape(64, -1) + one_by_one.bias[:, None]).reshape(
-    16, 16, 16
-)  # (K, H, W)
-per_pixel_linear = nn.functional.linear(x64[0].permute(1, 2, 0), W11, one_by_one.bias)  # (H, W, K)
+as_matrix = W11 @ x64[0].reshape(64, -1) + one_by_one.bias[:, None]  # (16, H·W)
+as_matrix = as_matrix.reshape(16, 16, 16)  # (K, H, W)
+per_pixel_linear = F.linear(x64[0].permute(1, 2, 0), W11, one_by_one.bias)  # (H, W, K)
 print("weights", tuple(W11.shape), "x reshaped", (64, 16 * 16), "-> output", tuple(as_matrix.shape))
 print("1x1 conv == matrix product over channels:", torch.allclose(one_by_one(x64)[0], as_matrix))
-print(
-    "1x1 conv == a linear layer at every pixel:",
-    torch.allclose(one_by_one(x64)[0], per_pixel_linear.permute(2, 0, 1)),
-)
+print("1x1 conv == a linear layer at every pixel:",
+      torch.allclose(one_by_one(x64)[0], per_pixel_linear.permute(2, 0, 1)))
 
 # %% [markdown]
 # **Bottleneck.** With $K < S$ a 1x1 convolution reduces the number of channels cheaply, so
@@ -1172,21 +991,15 @@ print(
 
 # %%
 pixels = 56 * 56
-plain_layer = [("3x3, 256 -> 256", 256, 256, 3)]
-bottleneck = [
-    ("1x1, 256 -> 64", 256, 64, 1),
-    ("3x3, 64 -> 64", 64, 64, 3),
-    ("1x1, 64 -> 256", 64, 256, 1),
-]
+plain_layer = [(256, 256, 3)]  # (in channels, out channels, F)
+bottleneck = [(256, 64, 1), (64, 64, 3), (64, 256, 1)]
 totals = {}
 for title, block in (("plain", plain_layer), ("bottleneck", bottleneck)):
-    params = sum(conv.conv_params(s_in, k_out, f) for _, s_in, k_out, f in block)
-    macs = sum(conv.conv_params(s_in, k_out, f, bias=False) * pixels for _, s_in, k_out, f in block)
-    torch_params = sum(
-        p.numel() for _, s_in, k_out, f in block for p in nn.Conv2d(s_in, k_out, f).parameters()
-    )
+    params = sum(conv.conv_params(s_in, k_out, f) for s_in, k_out, f in block)
+    macs = sum(conv.conv_params(s_in, k_out, f, bias=False) * pixels for s_in, k_out, f in block)
+    torch_params = sum(p.numel() for args in block for p in nn.Conv2d(*args).parameters())
     totals[title] = params
-    print(f"{title:10s}: {', '.join(t for t, *_ in block)}")
+    print(f"{title:10s}: {', '.join(f'{f}x{f}, {i} -> {o}' for i, o, f in block)}")
     print(f"{'':12s}{params:,} parameters (torch {torch_params:,}), ", end="")
     print(f"{macs / 1e6:,.0f} million multiply-adds")
 print(f"the bottleneck has {totals['plain'] / totals['bottleneck']:.1f} times fewer parameters")
@@ -1211,23 +1024,12 @@ explorer
 #
 # $$\underbrace{(F \cdot F \cdot D_1) \cdot K}_{\text{weights}} + \underbrace{K}_{\text{biases}}$$
 #
-# parameters, whatever the size of the image. The table compares `course.conv.conv_params`
-# with the parameters of `torch.nn.Conv2d` for a few famous layers.
+# parameters, whatever the size of the image: LeNet-5's first layer (6 filters of 5x5 on
+# one channel) has 156, AlexNet's (96 filters of 11x11x3) 34,944. `course.conv.conv_params`
+# computes it; the exercise checks you against `torch.nn.Conv2d`.
 
 # %%
-famous = [
-    ("LeNet-5 C1", 1, 6, 5),
-    ("LeNet-5 C3 (all maps)", 6, 16, 5),
-    ("AlexNet conv1", 3, 96, 11),
-    ("VGG 3x3, 64 -> 64", 64, 64, 3),
-    ("1x1, 256 -> 64", 256, 64, 1),
-]
-print(f"{'layer':22s} {'D1':>4s} {'K':>4s} {'F':>3s} {'(F·F·D1)·K + K':>15s} {'torch':>8s}")
-for name, d1, k, f in famous:
-    ours = conv.conv_params(d1, k, f)
-    theirs = sum(p.numel() for p in nn.Conv2d(d1, k, f).parameters())
-    assert ours == theirs == (f * f * d1) * k + k
-    print(f"{name:22s} {d1:4d} {k:4d} {f:3d} {ours:15,} {theirs:8,}")
+print("LeNet-5 C1:", conv.conv_params(1, 6, 5), " AlexNet conv1:", f"{conv.conv_params(3, 96, 11):,}")
 
 # %% [markdown]
 # **Exercise.** (a) The input is $32 \times 32 \times 3$; the layer has 10 filters of
@@ -1305,33 +1107,24 @@ kernel9 = np.arange(1.0, 10.0).reshape(3, 3)
 T = conv_matrix(kernel9, (5, 5))
 x5 = np.random.default_rng(0).normal(size=(5, 5))
 by_matrix = (T @ x5.ravel()).reshape(3, 3)
-by_torch = F.conv2d(torch.from_numpy(x5)[None, None], torch.from_numpy(kernel9)[None, None])[
-    0, 0
-].numpy()
+x5_t, k9_t = torch.from_numpy(x5)[None, None], torch.from_numpy(kernel9)[None, None]
+by_torch = F.conv2d(x5_t, k9_t)[0, 0].numpy()
 print("T:", T.shape, " T @ vec(x) == conv2d(x, w):", np.allclose(by_matrix, by_torch))
 distinct = np.unique(T[T != 0]).size
 print(f"non-zero entries: {np.count_nonzero(T)} of {T.size}; distinct values: {distinct}")
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), gridspec_kw={"width_ratios": [25, 11]})
-for ax, (M, title) in zip(
-    axes, [(T, "T (9 x 25): one row per output pixel"), (T.T, "Tᵀ (25 x 9)")], strict=True
-):
-    ax.imshow(np.ma.masked_equal(M, 0), cmap="viridis", vmin=0, vmax=9)
-    for (r, c), v in np.ndenumerate(M):
-        if v:
-            ax.text(
-                c, r, f"{v:g}", ha="center", va="center", fontsize=7, color="w" if v < 6 else "k"
-            )
-    ax.set_xticks(np.arange(-0.5, M.shape[1]), minor=True)
-    ax.set_yticks(np.arange(-0.5, M.shape[0]), minor=True)
-    ax.grid(which="minor", color="0.9")
-    ax.tick_params(which="minor", length=0)
-    ax.set_title(title)
-axes[0].set_xlabel("input pixel 5r + c (column of T)")
-axes[0].set_ylabel("output pixel 3i + j (row of T)")
-axes[1].set_xlabel("output pixel")
-axes[1].set_ylabel("input pixel")
+fig, ax = plt.subplots(figsize=(12, 4))
+ax.imshow(np.ma.masked_equal(T, 0), cmap="viridis", vmin=0, vmax=9)
+for (r, c), v in np.ndenumerate(T):
+    if v:
+        ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=8, color="w" if v < 6 else "k")
+ax.set_xticks(np.arange(-0.5, 25), minor=True)
+ax.set_yticks(np.arange(-0.5, 9), minor=True)
+ax.grid(which="minor", color="0.9")
+ax.tick_params(which="minor", length=0)
+ax.set(xlabel="input pixel 5r + c (column of T)", ylabel="output pixel 3i + j (row of T)",
+       title="T (9 x 25): one row per output pixel, the kernel's 9 weights in each")
 plt.show()
 
 # %% [markdown]
@@ -1339,7 +1132,7 @@ plt.show()
 # diagonals (weight sharing): a **doubly block Toeplitz** matrix — Toeplitz blocks, arranged
 # in a Toeplitz pattern. A fully connected layer from 25 to 9 units is the same picture with
 # every cell free. So a convolutional layer *is* a fully connected layer whose weight matrix
-# is constrained to be sparse and shared — the inductive biases of section 4 in one picture.
+# is constrained to be sparse and shared — the inductive biases of section 3 in one picture.
 #
 # Nobody computes a convolution with $T$ (it is mostly zeros). Fast libraries use the other
 # way of writing the same product, **im2col**: copy each window of the input into a column of
@@ -1347,14 +1140,10 @@ plt.show()
 # is its im2col; in lab 04 you write your own.
 
 # %%
-columns = F.unfold(torch.from_numpy(x5)[None, None], kernel_size=3)  # (1, F·F, H'·W') = (1, 9, 9)
-by_im2col = (torch.from_numpy(kernel9).reshape(1, -1) @ columns[0]).reshape(3, 3)  # (1, 9) @ (9, 9)
-print(
-    "im2col matrix:",
-    tuple(columns.shape[1:]),
-    " w_row @ columns == conv2d:",
-    np.allclose(by_im2col.numpy(), by_torch),
-)
+columns = F.unfold(x5_t, kernel_size=3)  # (1, F·F, H'·W') = (1, 9, 9): one window per column
+by_im2col = (k9_t.reshape(1, -1) @ columns[0]).reshape(3, 3)  # (1, 9) @ (9, 9)
+print("im2col:", tuple(columns.shape[1:]), " w_row @ columns == conv2d:",
+      np.allclose(by_im2col.numpy(), by_torch))
 
 # %% [markdown]
 # ### The backward pass is again a convolution
@@ -1381,31 +1170,23 @@ print(
 # %%
 # check: L04 backward
 for stride in (1, 2):
-    x_leaf = torch.from_numpy(x5)[None, None].clone().requires_grad_(True)
-    w_leaf = torch.from_numpy(kernel9)[None, None].clone().requires_grad_(True)
+    x_leaf = torch.from_numpy(x5)[None, None].clone().requires_grad_(True)  # (1, 1, 5, 5)
+    w_leaf = torch.from_numpy(kernel9)[None, None].clone().requires_grad_(True)  # (1, 1, 3, 3)
     out = F.conv2d(x_leaf, w_leaf, stride=stride)
     G = torch.randn(out.shape, generator=torch.Generator().manual_seed(stride), dtype=out.dtype)
     out.backward(G)  # autograd: x_leaf.grad = dL/dX, w_leaf.grad = dL/dW for L = sum(G * out)
     T_s = conv_matrix(kernel9, (5, 5), stride=stride)
     dx_matrix = (T_s.T @ G.numpy().ravel()).reshape(5, 5)
     dx_transposed = F.conv_transpose2d(G, w_leaf.detach(), stride=stride)[0, 0].numpy()
+    dx, dw = x_leaf.grad[0, 0].numpy(), w_leaf.grad[0, 0].numpy()
     print(f"stride {stride}: output {tuple(out.shape[-2:])}, T {T_s.shape}")
-    print(
-        "  Tᵀ vec(G)             == autograd dL/dX:",
-        np.allclose(dx_matrix, x_leaf.grad[0, 0].numpy()),
-    )
-    print(
-        "  conv_transpose2d(G, W) == autograd dL/dX:",
-        np.allclose(dx_transposed, x_leaf.grad[0, 0].numpy()),
-    )
+    print("  Tᵀ vec(G)              == autograd dL/dX:", np.allclose(dx_matrix, dx))
+    print("  conv_transpose2d(G, W) == autograd dL/dX:", np.allclose(dx_transposed, dx))
     if stride == 1:
         dx_full = conv.convolve2d(G[0, 0].numpy(), kernel9, padding="full")
-        print(
-            "  full convolution G * W == autograd dL/dX:",
-            np.allclose(dx_full, x_leaf.grad[0, 0].numpy()),
-        )
-    dw = F.conv2d(x_leaf.detach(), G, dilation=stride)[0, 0].numpy()  # a strided G spreads out
-    print("  correlation X ⋆ G     == autograd dL/dW:", np.allclose(dw, w_leaf.grad[0, 0].numpy()))
+        print("  full convolution G * W == autograd dL/dX:", np.allclose(dx_full, dx))
+    dw_corr = F.conv2d(x_leaf.detach(), G, dilation=stride)[0, 0].numpy()  # strided G spreads out
+    print("  correlation X ⋆ G      == autograd dL/dW:", np.allclose(dw_corr, dw))
 
 # %% [markdown]
 # (With stride 2 the weight gradient is a correlation of $X$ with $G$ *dilated* by 2: the
@@ -1413,22 +1194,6 @@ for stride in (1, 2):
 # network trains with nothing but convolutions: forward, backward to the input, backward to
 # the weights. Transposed convolutions are also used on their own, as learned upsampling
 # layers in decoders and generators.
-#
-# **Check yourself.** How large is $T$ for a 32x32 input and a 3x3 kernel with 'same'
-# padding, and how many of its entries are non-zero?
-#
-# <details><summary>Answer</summary>
-#
-# $1024 \times 1024$, about a million entries, of which at most $9 \cdot 1024$ (fewer at the
-# border, where windows overlap the padding) are non-zero — and they take only 9 distinct
-# values. The cell below counts them.
-# </details>
-
-# %%
-T32 = conv_matrix(np.arange(1.0, 10.0).reshape(3, 3), (32, 32), padding=1)
-nonzero = np.count_nonzero(T32)
-print(f"T: {T32.shape}, {T32.size:,} entries, {nonzero:,} non-zero ({nonzero / T32.size:.2%})")
-print(f"at most 9 · 1024 = {9 * 1024:,}; distinct non-zero values: {np.unique(T32[T32 != 0]).size}")
 
 # %% [markdown]
 # ## 12. Other convolutions, by name (optional)
@@ -1445,15 +1210,10 @@ u = np.array([1.0, 2.0, 1.0])  # smoothing, as a column
 v = np.array([-1.0, 0.0, 1.0])  # derivative, as a row
 sobel_2d = np.outer(u, v)
 x_photo_t = torch.from_numpy(photo)[None, None]
-two_passes = F.conv2d(
-    F.conv2d(x_photo_t, torch.from_numpy(u).reshape(1, 1, 3, 1)),
-    torch.from_numpy(v).reshape(1, 1, 1, 3),
-)
+column_pass = F.conv2d(x_photo_t, torch.from_numpy(u).reshape(1, 1, 3, 1))  # 3x1
+two_passes = F.conv2d(column_pass, torch.from_numpy(v).reshape(1, 1, 1, 3))  # then 1x3
 one_pass = F.conv2d(x_photo_t, torch.from_numpy(sobel_2d)[None, None])
-print(
-    "outer([1, 2, 1], [-1, 0, 1]) == Sobel x:",
-    np.array_equal(sobel_2d, kernel_preset("Sobel x")[0]),
-)
+print("outer([1, 2, 1], [-1, 0, 1]) == Sobel x:", np.array_equal(sobel_2d, kernel_preset("Sobel x")[0]))
 print("3x1 pass, then 1x3 pass == 3x3 pass:", torch.allclose(two_passes, one_pass))
 for f in (3, 7, 11):
     print(f"F = {f:2d}: {2 * f:3d} instead of {f * f:3d} multiplications per pixel")
@@ -1464,16 +1224,10 @@ for f in (3, 7, 11):
 # 0° is a product of a function of $x$ and a function of $y$; at 45° it is not.
 
 # %%
-for name, k in [
-    ("box blur", preset("box blur")),
-    ("Gaussian 5x5", preset("Gaussian blur", 5)),
-    ("Sobel x", preset("Sobel x")),
-    ("Laplacian", preset("Laplacian")),
-    ("sharpen", preset("sharpen")),
-    ("Gabor 0°", gabor_kernel(11, 2.5, 0.0, 6)),
-    ("Gabor 45°", gabor_kernel(11, 2.5, np.pi / 4, 6)),
-]:
-    print(f"{name:12s} rank {np.linalg.matrix_rank(k, tol=1e-10 * np.abs(k).max())}")
+kernels = {name: preset(name) for name in ("box blur", "Sobel x", "Laplacian", "sharpen")}
+kernels |= {"Gabor 0°": gabor_kernel(11, 2.5, 0.0, 6), "Gabor 45°": gabor_kernel(11, 2.5, np.pi / 4, 6)}
+for name, k in kernels.items():
+    print(f"{name:10s} rank {np.linalg.matrix_rank(k, tol=1e-10 * np.abs(k).max())}")
 
 # %% [markdown]
 # **Grouped.** With `groups=g` the $S$ input channels and the $K$ filters are split into $g$
@@ -1494,17 +1248,15 @@ for name, k in [
 def grouped_conv_params(in_channels, out_channels, kernel_size, groups):
     """(F·F·S/g)·K + K: each of the K filters sees S/g channels."""
     if in_channels % groups or out_channels % groups:
-        raise ValueError(
-            f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
-        )
+        raise ValueError(f"groups={groups} must divide in_channels={in_channels} "
+                         f"and out_channels={out_channels}")
     return kernel_size * kernel_size * (in_channels // groups) * out_channels + out_channels
 
 
 def depthwise_separable_params(in_channels, out_channels, kernel_size):
     """A depthwise F x F convolution (groups = S) and a pointwise 1x1 convolution, with biases."""
-    return grouped_conv_params(
-        in_channels, in_channels, kernel_size, in_channels
-    ) + conv.conv_params(in_channels, out_channels, 1)
+    depthwise = grouped_conv_params(in_channels, in_channels, kernel_size, groups=in_channels)
+    return depthwise + conv.conv_params(in_channels, out_channels, 1)
 
 
 S_ch, K_ch = 64, 64
@@ -1514,46 +1266,15 @@ for g in (1, 2, 4, 16, 64):
     ours = grouped_conv_params(S_ch, K_ch, 3, g)
     print(f"  groups = {g:2d}: {ours:6,} parameters (torch {torch_count:6,})")
 separable = nn.Sequential(nn.Conv2d(S_ch, S_ch, 3, groups=S_ch), nn.Conv2d(S_ch, K_ch, 1))
-print(
-    f"  depthwise separable: {depthwise_separable_params(S_ch, K_ch, 3):,} parameters "
-    f"(torch {sum(p.numel() for p in separable.parameters()):,})"
-)
-
-# a grouped convolution is g convolutions side by side
-x_groups = torch.randn(1, 8, 10, 10, dtype=torch.float64)
-w_groups = torch.randn(6, 4, 3, 3, dtype=torch.float64)  # K=6 filters of depth S/g = 8/2 = 4
-together = F.conv2d(x_groups, w_groups, groups=2)
-side_by_side = torch.cat(
-    [F.conv2d(x_groups[:, :4], w_groups[:3]), F.conv2d(x_groups[:, 4:], w_groups[3:])], dim=1
-)
-print(
-    "groups=2 == two convolutions on the two halves of the channels:",
-    torch.allclose(together, side_by_side),
-)
+print(f"  depthwise separable: {depthwise_separable_params(S_ch, K_ch, 3):,} parameters "
+      f"(torch {sum(p.numel() for p in separable.parameters()):,})")
 
 # %% [markdown]
 # **Deformable.** A deformable convolution (Dai et al., 2017) lets every tap of the kernel
 # move: a small extra convolution predicts, at every output position, an offset
 # $(\Delta y, \Delta x)$ for each of the $F^2$ taps, and the input is read there (with
 # bilinear interpolation for fractional offsets). The receptive field can bend to the shape of
-# the object. `torchvision.ops.deform_conv2d` implements it; with all offsets 0 it is an
-# ordinary convolution, and with every $\Delta x = 1$ each window reads one pixel further
-# right.
-
-# %%
-x_def = torch.randn(1, 1, 8, 8, dtype=torch.float64)
-w_def = torch.randn(1, 1, 3, 3, dtype=torch.float64)
-offsets = torch.zeros(1, 2 * 3 * 3, 6, 6, dtype=torch.float64)  # (N, 2·F·F, H', W'): (dy, dx) per tap and position
-print(
-    "offsets 0 == conv2d:",
-    torch.allclose(deform_conv2d(x_def, offsets, w_def), F.conv2d(x_def, w_def)),
-)
-offsets[:, 1::2] = 1.0  # every dx = 1
-moved = deform_conv2d(x_def, offsets, w_def)
-print(
-    "dx = 1 == conv2d one column to the right:",
-    torch.allclose(moved[..., :-1], F.conv2d(x_def, w_def)[..., 1:]),
-)
+# the object; `torchvision.ops.deform_conv2d` implements it.
 
 # %% [markdown]
 # **Sparse.** When most of the input is zero — a 3-D point cloud in a voxel grid, a scanned
@@ -1584,10 +1305,9 @@ print(
 # %%
 depthwise = grouped_conv_params(128, 128, 3, groups=128)
 pointwise = conv.conv_params(128, 256, 1)
-total = depthwise_separable_params(128, 256, 3)
-print(f"depthwise {depthwise:,} + pointwise {pointwise:,} = {total:,}")
-print(f"standard: {conv.conv_params(128, 256, 3):,}")
-print(f"ratio: {conv.conv_params(128, 256, 3) / depthwise_separable_params(128, 256, 3):.1f}")
+total, standard = depthwise_separable_params(128, 256, 3), conv.conv_params(128, 256, 3)
+print(f"depthwise {depthwise:,} + pointwise {pointwise:,} = {total:,}; standard: {standard:,}; "
+      f"ratio: {standard / total:.1f}")
 
 # %% [markdown]
 # ## Summary
@@ -1601,11 +1321,14 @@ print(f"ratio: {conv.conv_params(128, 256, 3) / depthwise_separable_params(128, 
 # * Convolution flips the kernel, cross-correlation does not; `torch`'s `conv2d` is a
 #   cross-correlation, which does not matter for learned kernels.
 # * Hand-designed filter banks (blur, sharpen, Sobel, Laplacian, Gabor) are one
-#   convolutional layer with fixed weights; CNNs learn theirs.
+#   convolutional layer with fixed weights; CNNs learn theirs by gradient descent, as the
+#   100-step loop that recovered Sobel x does (given inputs that show every pattern).
 # * Multi-channel: $H$ filters of $M \times N \times S$ map $X \times Y \times S$ to
 #   $X \times Y \times H$ ('same' padding); weights have shape $(H, S, M, N)$.
 # * Output size $\lfloor (N - F + 2P)/S \rfloor + 1$, with $F \to d(F - 1) + 1$ for dilation;
 #   'same' padding is $(F - 1)/2$. Parameters $(F \cdot F \cdot D_1) \cdot K + K$.
+# * Dilation and subsampling both grow the receptive field without new weights; dilation
+#   keeps the resolution, a stride or pooling divides it (and the work) by $S$ per axis.
 # * A 1x1 convolution is a fully connected layer at every pixel: channel mixing and
 #   bottlenecks.
 # * A convolution is a product with a sparse, doubly block Toeplitz matrix $T$; computed
