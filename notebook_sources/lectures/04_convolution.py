@@ -230,13 +230,7 @@ print("torch conv2d == convolution:      ", np.allclose(torch_out, conv.convolve
 # Correlation is simpler to write, so libraries use it. The flip matters when you copy a
 # kernel from a signal-processing text, or need the algebra of true convolution: it is
 # **commutative** ($x * w = w * x$) and associative, the correlation is not.
-
-# %%
-a, b = np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5])
-print("convolution:  a * b =", np.convolve(a, b), "  b * a =", np.convolve(b, a))
-print("correlation:  a ⋆ b =", np.correlate(a, b, "full"), " b ⋆ a =", np.correlate(b, a, "full"))
-
-# %% [markdown]
+#
 # **Exercise.** Copying a kernel from a signal-processing text: make `F.conv2d` compute the
 # true convolution of the grid with `numbers` by changing only the kernel.
 
@@ -246,7 +240,7 @@ flipped = None  # your code here: a (1, 1, 3, 3) tensor made from w_t
 got = None if flipped is None else F.conv2d(x_t, flipped)[0, 0]
 grading.exercise("F.conv2d(x_t, flipped) is the true convolution of the grid with `numbers`",
                  got, conv.convolve2d(grid, numbers),
-                 hint="a convolution is a correlation with the kernel rotated by 180°: flip both axes")
+                 hint="rotate the kernel by 180°: flip both spatial axes")
 
 # %% [markdown]
 # <details><summary>Solution</summary>
@@ -257,7 +251,7 @@ grading.exercise("F.conv2d(x_t, flipped) is the true convolution of the grid wit
 # got = None if flipped is None else F.conv2d(x_t, flipped)[0, 0]
 # grading.exercise("F.conv2d(x_t, flipped) is the true convolution of the grid with `numbers`",
 #                  got, conv.convolve2d(grid, numbers),
-#                  hint="a convolution is a correlation with the kernel rotated by 180°: flip both axes")
+#                  hint="rotate the kernel by 180°: flip both spatial axes")
 # ```
 # `torch.rot90(w_t, 2, dims=(-2, -1))` is the same kernel. For a symmetric kernel (box blur,
 # Gaussian, Laplacian) the flip changes nothing, so convolution and correlation agree; Sobel
@@ -322,10 +316,10 @@ plt.show()
 # **Exercise.** Let the *jump* be the distance, in input pixels, between neighbouring
 # outputs of a layer (1 at the input). Each layer adds $(F - 1) \times \text{jump}$ to the
 # receptive field, and a stride $S$ multiplies the jump by $S$
-# (`course.conv.receptive_field_table` lists both after every layer). (a) How many input pixels (along one side) does one
-# output of the stack conv 3x3, conv 3x3 with stride 2, conv 3x3, conv 3x3 see? (b) How many
-# plain 3x3 convolutions (stride 1) must be stacked for one output to see 15x15 pixels? The
-# check measures (a) with `footprint` on random layers.
+# (`conv.receptive_field_table` lists both after every layer). (a) How many input pixels
+# (along one side) does one output of the stack conv 3x3, conv 3x3 with stride 2, conv 3x3,
+# conv 3x3 see? (b) How many plain 3x3 convolutions (stride 1) must be stacked for one
+# output to see 15x15 pixels? The check measures (a) with `footprint` on random layers.
 
 # %%
 # exercise: receptive fields
@@ -637,9 +631,8 @@ axes[0].semilogy(losses_noise, label="noise images")
 axes[0].semilogy(losses_photo, label="the photo")
 axes[0].set(xlabel="step", ylabel="mean squared error", title="loss")
 axes[0].legend()
-for ax, k, title in zip(
-    axes[1:], (hidden, learned, learned_photo), ("hidden: Sobel x", "learned (noise)", "learned (photo)")
-):
+titles = ("hidden: Sobel x", "learned (noise)", "learned (photo)")
+for ax, k, title in zip(axes[1:], (hidden, learned, learned_photo), titles, strict=True):
     ax.imshow(k[0, 0], cmap="RdBu_r", vmin=-2.5, vmax=2.5)
     for (r, c), v in np.ndenumerate(k[0, 0].numpy()):
         ax.text(c, r, f"{round(v, 2) + 0.0:.2f}", ha="center", va="center", fontsize=9)
@@ -763,7 +756,8 @@ for s, p in [(1, 0), (2, 0), (3, 0), (1, 1)]:
     ours = conv.output_size(7, 3, stride=s, padding=p)
     theirs = F.conv2d(x7, w3, stride=s, padding=p).shape[-1]
     exact = (7 - 3 + 2 * p) / s + 1
-    print(f"N=7, F=3, P={p}, S={s}: (7 - 3 + {2 * p})/{s} + 1 = {exact:.2f} -> {ours} (torch: {theirs})")
+    print(f"N=7, F=3, P={p}, S={s}: (7 - 3 + {2 * p})/{s} + 1 = {exact:.2f} -> {ours}",
+          f"(torch: {theirs})")
     assert ours == theirs
 try:
     conv.output_size(7, 3, stride=3, strict=True)
@@ -779,11 +773,8 @@ except ValueError as error:
 
 # %%
 for mode in ("valid", "same", "full"):
-    sizes = []
-    for f in (3, 5, 7):
-        p = conv.padding_for(mode, f)
-        sizes.append(f"F={f}: P={p}, O={conv.output_size(32, f, padding=p)}")
-    print(f"{mode:5s} on N=32: " + "; ".join(sizes))
+    p = conv.padding_for(mode, 5)
+    print(f"{mode:5s}: F=5 on N=32 with P={p} gives O={conv.output_size(32, 5, padding=p)}")
 same_torch = F.conv2d(torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 5, 5), padding="same")
 print("torch padding='same', F=5 on 32x32:", tuple(same_torch.shape[-2:]))
 shrinking = [32]
@@ -918,7 +909,9 @@ ways = {  # name: ((kernel, stride, dilation) per layer, the stack)
     "plain": ([(3, 1, 1), (3, 1, 1)], nn.Sequential(box3(), box3())),
     "dilated (d = 2)": ([(3, 1, 1), (3, 1, 2)], nn.Sequential(box3(), box3(dilation=2))),
     "strided (S = 2)": ([(3, 2, 1), (3, 1, 1)], nn.Sequential(box3(stride=2), box3())),
-    "avg pool 2x2": ([(3, 1, 1), (2, 2, 1), (3, 1, 1)], nn.Sequential(box3(), nn.AvgPool2d(2), box3())),
+    "avg pool 2x2": (
+        [(3, 1, 1), (2, 2, 1), (3, 1, 1)], nn.Sequential(box3(), nn.AvgPool2d(2), box3())
+    ),
 }
 crop = torch.from_numpy(photo[20:84, 32:96]).float()[None, None]  # (1, 1, 64, 64): the face
 fig, axes = plt.subplots(1, 5, figsize=(15, 3.4))
@@ -1029,7 +1022,7 @@ explorer
 # computes it; the exercise checks you against `torch.nn.Conv2d`.
 
 # %%
-print("LeNet-5 C1:", conv.conv_params(1, 6, 5), " AlexNet conv1:", f"{conv.conv_params(3, 96, 11):,}")
+print(f"LeNet-5 C1: {conv.conv_params(1, 6, 5)}, AlexNet conv1: {conv.conv_params(3, 96, 11):,}")
 
 # %% [markdown]
 # **Exercise.** (a) The input is $32 \times 32 \times 3$; the layer has 10 filters of
@@ -1213,21 +1206,25 @@ x_photo_t = torch.from_numpy(photo)[None, None]
 column_pass = F.conv2d(x_photo_t, torch.from_numpy(u).reshape(1, 1, 3, 1))  # 3x1
 two_passes = F.conv2d(column_pass, torch.from_numpy(v).reshape(1, 1, 1, 3))  # then 1x3
 one_pass = F.conv2d(x_photo_t, torch.from_numpy(sobel_2d)[None, None])
-print("outer([1, 2, 1], [-1, 0, 1]) == Sobel x:", np.array_equal(sobel_2d, kernel_preset("Sobel x")[0]))
+print("outer([1, 2, 1], [-1, 0, 1]) == Sobel x:",
+      np.array_equal(sobel_2d, kernel_preset("Sobel x")[0]))
 print("3x1 pass, then 1x3 pass == 3x3 pass:", torch.allclose(two_passes, one_pass))
 for f in (3, 7, 11):
     print(f"F = {f:2d}: {2 * f:3d} instead of {f * f:3d} multiplications per pixel")
 
 # %% [markdown]
 # Which kernels are separable? Exactly those of rank 1 (the singular value decomposition
-# writes any kernel as a sum of $\operatorname{rank}(W)$ separable ones). The Gabor kernel at
-# 0° is a product of a function of $x$ and a function of $y$; at 45° it is not.
+# writes any kernel as a sum of $\operatorname{rank}(W)$ separable ones): the box blur,
+# Gaussian and Sobel kernels and the Gabor kernel at 0° are; the Laplacian, sharpen and the
+# Gabor kernel at 45° are not.
 
 # %%
 kernels = {name: preset(name) for name in ("box blur", "Sobel x", "Laplacian", "sharpen")}
-kernels |= {"Gabor 0°": gabor_kernel(11, 2.5, 0.0, 6), "Gabor 45°": gabor_kernel(11, 2.5, np.pi / 4, 6)}
+kernels["Gaussian 5x5"] = preset("Gaussian blur", 5)
+kernels["Gabor 0°"] = gabor_kernel(11, 2.5, 0.0, 6)
+kernels["Gabor 45°"] = gabor_kernel(11, 2.5, np.pi / 4, 6)
 for name, k in kernels.items():
-    print(f"{name:10s} rank {np.linalg.matrix_rank(k, tol=1e-10 * np.abs(k).max())}")
+    print(f"{name:12s} rank {np.linalg.matrix_rank(k, tol=1e-10 * np.abs(k).max())}")
 
 # %% [markdown]
 # **Grouped.** With `groups=g` the $S$ input channels and the $K$ filters are split into $g$
