@@ -318,10 +318,10 @@ def torch_lrs(make_scheduler, num_steps, lr0):
     p = torch.zeros(1, requires_grad=True)
     opt = torch.optim.SGD([p], lr=lr0)
     scheduler = make_scheduler(opt)
+    opt.step()
     rates = []
     for _ in range(num_steps):
         rates.append(opt.param_groups[0]["lr"])
-        opt.step()
         scheduler.step()
     return np.array(rates)
 
