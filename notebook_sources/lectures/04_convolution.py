@@ -1265,6 +1265,11 @@ for g in (1, 2, 4, 16, 64):
 separable = nn.Sequential(nn.Conv2d(S_ch, S_ch, 3, groups=S_ch), nn.Conv2d(S_ch, K_ch, 1))
 print(f"  depthwise separable: {depthwise_separable_params(S_ch, K_ch, 3):,} parameters "
       f"(torch {sum(p.numel() for p in separable.parameters()):,})")
+x_groups = torch.randn(1, 8, 10, 10, dtype=torch.float64)
+w_groups = torch.randn(6, 4, 3, 3, dtype=torch.float64)  # K=6 filters of depth S/g = 8/2 = 4
+halves = [F.conv2d(x_groups[:, :4], w_groups[:3]), F.conv2d(x_groups[:, 4:], w_groups[3:])]
+print("groups=2 == two convolutions on the two halves of the channels:",
+      torch.allclose(F.conv2d(x_groups, w_groups, groups=2), torch.cat(halves, dim=1)))
 
 # %% [markdown]
 # **Deformable.** A deformable convolution (Dai et al., 2017) lets every tap of the kernel
