@@ -36,6 +36,7 @@ except ImportError:  # `grader` sits next to the editable `course` package in th
 from grader.execute import SandboxedExecute  # noqa: E402
 from grader.feedback import RedactFeedback  # noqa: E402
 from grader.review import ReviewFlags  # noqa: E402
+from grader.verdict import SecondVerdict  # noqa: E402
 
 # Labs that are run by the grader shrink their experiments (see the labs' NBGRADER_EXECUTION
 # checks); a student's unfinished function fails its tests instead of crashing the grader.
@@ -118,9 +119,15 @@ class FairOutputs(NbGraderPreprocessor):
         return cell, resources
 
 
+# SecondVerdict: for the NumPy labs (01-04), the lab's tests are run again by a referee
+# process against the student's functions in a fresh sandbox (only plain data crosses); a test
+# that passed in the student's kernel but fails there scores 0, and the disagreement goes to
+# the review report. Whatever the student's code did inside its own kernel (input
+# transformers, patched checks, objects that read the expected value) cannot reach it.
 c.Autograde.autograde_preprocessors = [
     SandboxedExecute,
     FairOutputs,
+    SecondVerdict,
     ReviewFlags,  # review/<lab>/<student>.json: introspection, sandbox violations, crashes
     IgnorePattern,
     ClearMetadataPreprocessor,

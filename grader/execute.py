@@ -160,7 +160,9 @@ class SandboxedExecute(Execute):
                 if not _is_test(cell):
                     replay.append(index)
         self.set_widgets_metadata()
-        resources.setdefault("sandbox", {})["crashes"] = list(self._crashes)
+        record = resources.setdefault("sandbox", {})
+        record["crashes"] = list(self._crashes)
+        record["cell_timeout"] = lab_timeout  # the second verdict (grader.verdict) uses it too
         return self.nb, self.resources
 
     def _explain_memory_errors(self, cell) -> None:

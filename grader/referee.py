@@ -113,7 +113,35 @@ class Worker:
         self.private: Path | None = None
         self.run_errors: list = []
 
-    def start(self, timeout: float) -> None:
+    def start(self, startup: float, timeout: float) -> None:
+        """Start a sandboxed worker and run the submission's cells in it, one at a time (the
+        first, which imports the course, may take ``startup`` seconds, the others
+        ``timeout``). A cell that kills the worker or hangs is left out (reported in
+        ``run_errors``) and the worker is started again with the cells that ran, as the
+        kernel's grader does."""
+        self.run_errors, good, restarts = [], [], 0
+        self._spawn()
+        for index, source in enumerate(self.cells):
+            try:
+                errors = self.request({"op": "run", "cells": [source]},
+                                      startup if index == 0 else timeout)["errors"]
+            except WorkerGone as error:
+                self.run_errors.append([index, "WorkerGone", str(error)])
+                restarts += 1
+                if restarts > self.max_restarts:
+                    raise
+                self._spawn()
+                if good:
+                    self.request({"op": "run", "cells": [self.cells[i] for i in good]},
+                                 startup + timeout * len(good))
+                continue
+            self.run_errors += [[index, *e[1:]] for e in errors]
+            good.append(index)
+
+    max_restarts = 5
+
+    def _spawn(self) -> None:
+        self.stop()
         self.private = Path(tempfile.mkdtemp(prefix="grader-referee-"))
         work = self.private / "work"
         for name in ("work", "home", "ipython", "mpl"):
@@ -135,7 +163,6 @@ class Worker:
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, cwd=work,
                                         start_new_session=True)
-        self.run_errors = self.request({"op": "run", "cells": self.cells}, timeout)["errors"]
 
     def request(self, message: dict, timeout: float) -> dict:
         if self.process is None or self.process.poll() is not None:
@@ -256,7 +283,7 @@ class _Session:
                                "kwargs": self._encode(dict(kwargs))})
         if "error" in answer:
             _raise_remote(answer["error"])
-        for before, after in zip(args, self._decode(answer["args"])):
+        for before, after in zip(args, self._decode(answer["args"]), strict=False):
             _write_back(before, after)
         for key, after in self._decode(answer["kwargs"]).items():
             _write_back(kwargs.get(key), after)
@@ -315,8 +342,14 @@ def referee(job: dict) -> dict:
     worker = Worker(job["cells"], bool(job.get("numpy_only")), [Path(p) for p in job["hide"]],
                     job.get("limits"), job.get("sandbox", True))
     verdicts: dict[str, dict] = {}
+    startup = max(timeout, float(job.get("startup_timeout", 120)))
     try:
-        worker.start(max(timeout, float(job.get("startup_timeout", 120))))
+        try:
+            worker.start(startup, timeout)
+        except WorkerGone as error:  # every cell killed it: nothing of the submission runs
+            return {"verdicts": {}, "worker_errors": worker.run_errors + [[-1, "WorkerGone",
+                                                                           str(error)]],
+                    "seconds": round(time.monotonic() - started, 2)}
         session = _Session(worker, timeout)
         namespace: dict = {"__name__": "__main__"}
         for cell in source.cells:
@@ -344,8 +377,10 @@ def referee(job: dict) -> dict:
             except WorkerGone as error:
                 if grade_id is not None:
                     verdicts[grade_id] = {"passed": False, "message": str(error)}
-                worker.stop()
-                worker.start(max(timeout, float(job.get("startup_timeout", 120))))
+                try:
+                    worker.start(startup, timeout)
+                except WorkerGone:
+                    break  # the remaining cells get no verdict: they fail (grader.verdict)
             except BaseException as error:  # noqa: BLE001 - a failed test, whatever raised
                 if grade_id is not None:
                     verdicts[grade_id] = {"passed": False,

@@ -11,7 +11,9 @@ parallel graders never write the same file) when it found any of:
 - **sandbox violations**: an output saying a write, a path or the network was refused
   (read-only file system, permission denied, a course path that does not exist in the sandbox,
   network unreachable);
-- **crashes**: a cell whose kernel died or timed out (restarted by the grader).
+- **crashes**: a cell whose kernel died or timed out (restarted by the grader);
+- **disagreeing verdicts**: a test cell that passed in the student's kernel and failed in the
+  referee's second verdict, or the other way round (:mod:`grader.verdict`).
 
 ``python -m grader.review [course_root]`` prints every flagged submission with its reasons.
 """
@@ -86,6 +88,9 @@ class ReviewFlags(NbGraderPreprocessor):
         reasons += [f"sandbox violation: {name}" for name in scan_outputs(nb.cells)]
         crashes = resources.get("sandbox", {}).get("crashes", [])
         reasons += [f"crash: {c['reason']} in {c['cell']}" for c in crashes]
+        reasons += [f"verdicts disagree in {d['cell']}: kernel {d['kernel']}, referee "
+                    f"{d['referee']}" for d in resources.get("sandbox", {}).get(
+                        "disagreements", [])]
         info = resources.get("nbgrader", {})
         path = self._path(info)
         if path is not None:

@@ -68,8 +68,8 @@ class SecondVerdict(NbGraderPreprocessor):
     labs = List(Unicode(), ["lab01_linear_regression", "lab02_optimizers", "lab03_backprop",
                             "lab04_convolution"],
                 help="Labs whose test cells get a second verdict.").tag(config=True)
-    timeout = Integer(60, help="Seconds one call of a student's function may take.").tag(
-        config=True)
+    timeout = Integer(60, help="Seconds one call of a student's function may take, where the "
+                      "execute step did not set the lab's per-cell timeout.").tag(config=True)
     total_timeout = Integer(900, help="Seconds the whole second verdict may take.").tag(
         config=True)
 
@@ -105,8 +105,10 @@ class SecondVerdict(NbGraderPreprocessor):
         numpy_only = any("check_numpy_only(" in c.source for c in nb.cells
                          if c.cell_type == "code")
         off = os.environ.get(sandbox.OPT_OUT, "").lower() in ("off", "0", "no", "false")
+        # the per-cell timeout SandboxedExecute chose for this lab, else our own
+        timeout = resources.get("sandbox", {}).get("cell_timeout", self.timeout)
         job = {"source": str(source), "cells": worker_cells(nb), "numpy_only": numpy_only,
-               "timeout": self.timeout, "hide": self._hide(resources), "sandbox": not off}
+               "timeout": timeout, "hide": self._hide(resources), "sandbox": not off}
         package_root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]),
@@ -138,7 +140,8 @@ class SecondVerdict(NbGraderPreprocessor):
                 continue
             grade_id = meta.get("grade_id")
             verdict = verdicts.get(grade_id, {"passed": False, "message": (
-                "this test is not part of the lab's source notebook")})
+                "the grader could not run this test on your functions (the submission's code "
+                "kept killing or hanging its process, or the test is not in the lab)")})
             in_kernel = not _failed_in_kernel(cell)
             if in_kernel and not verdict["passed"]:
                 cell.outputs.append(NotebookNode(

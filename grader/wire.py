@@ -110,7 +110,7 @@ def encode(value: Any, to_ref: Callable[[Any], Ref] | None = None,
     if isinstance(value, Ref):
         return {"__ref__": value.id}
     if isinstance(value, np.ndarray) and value.dtype.kind in _KINDS:
-        data = np.ascontiguousarray(value)
+        data = value if value.flags.c_contiguous else value.copy(order="C")  # keeps 0-d
         return {"__nd__": [data.dtype.str, list(data.shape),
                            base64.b64encode(data.tobytes()).decode("ascii")]}
     if isinstance(value, np.generic) and value.dtype.kind in _KINDS:

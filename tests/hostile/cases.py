@@ -6,8 +6,9 @@ unmodified release (``base="blank"``: the attack alone must score 0) or the inst
 solution (``base="solution"``: an honest submission, so it must keep what it earned).
 ``{course}`` and ``{repo}`` in the code are the temporary course root and the repository
 (where ``solutions/`` of every lab lies). ``score`` is what the submission must get;
-``open_`` marks the attacks the sandbox does not stop (a forged verdict in the student's own
-process, issue 17 item 2): their score is reported, not asserted.
+``open_`` marks the attacks that are not stopped: a forged verdict in a PyTorch lab, whose
+tests get no second verdict from the referee (grader/verdict.py); their score is reported, not
+asserted. In the NumPy lab the same attacks must score 0.
 """
 
 from __future__ import annotations
@@ -126,6 +127,75 @@ def _neuter(lines):
 get_ipython().input_transformers_post.append(_neuter)
 """
 
+ORACLE = """
+import sys as _sys
+import numpy as _np
+
+
+class _Oracle:
+    def _expected(self):
+        frame = _sys._getframe(1)
+        while frame is not None and 'expected' not in frame.f_locals:
+            frame = frame.f_back
+        return _np.asarray(frame.f_locals['expected']) if frame is not None else _np.zeros(1)
+
+    def __array__(self, dtype=None, copy=None):
+        return self._expected()
+
+    @property
+    def shape(self):
+        return self._expected().shape
+
+
+def predict(X, w, b):
+    return _Oracle()
+"""
+
+PATCHED = """
+import numpy as _np
+import course.grading as _grading
+_np.allclose = lambda *a, **k: True
+_np.any = lambda *a, **k: False
+for _name in dir(_grading):
+    if _name.startswith('check_'):
+        setattr(_grading, _name, lambda *a, **k: None)
+        globals()[_name] = lambda *a, **k: None
+
+
+def predict(X, w, b):
+    return _np.zeros(len(X))
+
+
+def mse_loss(y_hat, y):
+    return 0.0
+
+
+def gradients(X, y, w, b):
+    return _np.zeros(_np.shape(w)), 0.0
+
+
+def gradient_descent(X, y, lr, num_epochs, w0=None, b0=0.0):
+    return _np.zeros(_np.shape(X)[1]), float(b0), [0.0] * (num_epochs + 1)
+
+
+def closed_form(X, y):
+    return _np.zeros(_np.shape(X)[1]), 0.0
+"""
+
+TORCH_LOSS = """
+_t = __import__('to' + 'rch')
+
+
+def mse_loss(y_hat, y):
+    y_hat, y = _np_alias.asarray(y_hat, dtype=float), _np_alias.asarray(y, dtype=float)
+    if y_hat.shape != y.shape:
+        raise ValueError('shapes differ')
+    return float(_t.mean((_t.tensor(y_hat) - _t.tensor(y)) ** 2) / 2)
+
+
+import numpy as _np_alias
+"""
+
 CRASH = "import os as _os\n_os._exit(1)\n"
 HANG = ("import signal as _sig, time as _t\n_sig.signal(_sig.SIGINT, _sig.SIG_IGN)\n"
         "while True:\n    _t.sleep(0.1)\n")
@@ -153,16 +223,29 @@ CASES = [
          wrap="predict"),
     Case("crash_in_closed_form", L01, "solution", "closed_form", CRASH, 80, "fairness: crash",
          wrap="closed_form"),
+    # the code runs when the cell is defined: the kernel (and the referee's worker) dies in
+    # the closed_form cell, which is left out after the restart; the rest is graded
+    Case("crash_defining_closed_form", L01, "solution", "closed_form", CRASH, 80,
+         "fairness: crash at definition"),
     Case("hang_ignoring_sigint", L01, "solution", "gradient_descent", HANG, 70,
          "fairness: hang", wrap="gradient_descent"),
     # gradient_descent calls mse_loss (its loss history), so it fails too: 100 - 15 - 30.
     Case("memory_hog_in_mse_loss", L01, "solution", "mse_loss", MEMORY, 55,
          "fairness: memory", wrap="mse_loss"),
-    Case("input_transformer", L01, "blank", "predict", TRANSFORMER, None,
-         "forged verdict (in-process)", open_=True),
+    Case("input_transformer", L01, "blank", "predict", TRANSFORMER, 0,
+         "forged verdict: input transformer"),
+    Case("oracle_reads_expected", L01, "blank", "predict", ORACLE, 0,
+         "forged verdict: oracle object"),
+    Case("patched_checks", L01, "blank", "predict", PATCHED, 0, "forged verdict: patched checks"),
+    # torch smuggled past the source check: mse_loss, and gradient_descent whose loss history
+    # calls it, lose their points (100 - 15 - 30); the other functions keep theirs.
+    Case("torch_in_numpy_lab", L01, "solution", "mse_loss", TORCH_LOSS, 55,
+         "NumPy only: torch"),
     *_for(L05, "DigitsDataset")[:1],
     Case("gradebook_and_kill", L05, "blank", "DigitsDataset", GRADEBOOK + KILL, 0,
          "attack on classmates"),
+    Case("input_transformer", L05, "blank", "DigitsDataset", TRANSFORMER, None,
+         "forged verdict (PyTorch lab: the kernel's verdict only)", open_=True),
     Case("crash_in_accuracy", L05, "solution", "accuracy", CRASH, 95, "fairness: crash",
          wrap="accuracy"),
 ]

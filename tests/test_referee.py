@@ -1,0 +1,144 @@
+"""The second verdict: plain data on the wire, the sandboxed worker, the referee on real labs.
+
+The wire tests are fast unit tests. The referee tests run real lab notebooks through
+``grader.referee`` in the sandbox (skipped with the reason where bubblewrap cannot run): the
+instructor's solution and correct alternatives from ``tools/variants`` must pass every test
+cell (the second verdict must never cost honest work its points), the unmodified release must
+fail every one, and a NumPy-only lab's worker cannot import torch or scipy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import numpy as np
+import pytest
+
+from grader import sandbox, wire
+from grader.referee import Worker, referee, solution_names
+from grader.variants import LABS, ROOT, judge, submission_cells
+
+REASON = sandbox.availability()
+needs_sandbox = pytest.mark.skipif(REASON is not None, reason=f"no sandbox here: {REASON}")
+
+
+# -- the wire ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [
+    np.arange(6, dtype=np.int8).reshape(2, 3), np.array([True, False]), np.zeros((0, 3)),
+    np.array(2.5, dtype=np.float32), np.array([1 + 2j]), np.float32(1.5), np.int64(-3),
+    np.arange(5.0)[::2],  # not contiguous
+])
+def test_arrays_cross_with_dtype_and_shape(value):
+    back = wire.decode(json.loads(json.dumps(wire.encode(value))))
+    assert type(back) is type(value)
+    assert np.asarray(back).dtype == np.asarray(value).dtype
+    assert np.array_equal(back, value)
+
+
+def test_containers_and_special_floats_cross():
+    value = {"a": [1, (2.0, None), "x"], 3: {"n": float("nan"), "i": float("-inf")}}
+    back = wire.decode(json.loads(json.dumps(wire.encode(value))))
+    assert back["a"] == [1, (2.0, None), "x"] and isinstance(back["a"][1], tuple)
+    assert np.isnan(back[3]["n"]) and back[3]["i"] == float("-inf")
+
+
+def test_objects_do_not_cross_without_a_reference():
+    class Oracle:
+        def __array__(self, dtype=None, copy=None):
+            return np.ones(3)
+
+    for value in (Oracle(), np.array([Oracle()], dtype=object), lambda x: x, {1.5: 2}):
+        with pytest.raises(wire.CannotCross):
+            wire.encode(value)
+    refs = []
+    encoded = wire.encode([Oracle()], to_ref=lambda v: refs.append(v) or wire.Ref(7))
+    assert encoded == [{"__ref__": 7}] and len(refs) == 1
+
+
+@pytest.mark.parametrize("message", [
+    {"__nd__": ["|O", [1], "AAAAAAAAAAA="]},  # object dtype
+    {"__nd__": ["<f8", [2], "AAAAAAAAAAA="]},  # 8 bytes for 2 float64
+    {"__nd__": ["<f8", [-1], ""]},
+    {"__rng__": ["r0", json.dumps({"bit_generator": "MT19937", "state": {}})]},
+    {"__pickle__": "gASV"},
+    {"__tuple__": [1], "__dict__": []},
+    {"__dict__": [[1.5, 2]]},
+])
+def test_malformed_values_are_refused(message):
+    with pytest.raises(ValueError):
+        wire.decode(message)
+
+
+def test_generators_stay_in_step_across_the_wire():
+    caller = np.random.default_rng(5)
+    mine, theirs = wire.RngTable("r"), wire.RngTable("w")
+    remote = wire.decode(json.loads(json.dumps(wire.encode(caller, rngs=mine))), rngs=theirs)
+    expected = np.random.default_rng(5)
+    assert remote.integers(1000) == expected.integers(1000)  # the worker draws once
+    mine.sync(json.loads(json.dumps(theirs.states())))  # the answer carries its state back
+    assert caller.integers(1000) == expected.integers(1000)  # the caller goes on from there
+
+
+def test_solution_names():
+    assert solution_names("import numpy as np\nx: int = 3\ndef f():\n    pass\nA = B = 1") == [
+        "x", "f", "A", "B"]
+
+
+# -- the worker and the referee -------------------------------------------------------------
+@needs_sandbox
+def test_numpy_only_worker_cannot_import_torch_or_scipy():
+    cells = ["import numpy as np\nok = np.ones(2).sum()", "import torch", "import scipy",
+             "from course import conv", "import course.grading"]
+    worker = Worker(cells, numpy_only=True, hide=[ROOT])
+    try:
+        worker.start(120, 60)
+        failed = {index: name for index, name, *_ in worker.run_errors}
+        assert failed == {1: "ImportError", 2: "ImportError", 3: "ImportError"}, worker.run_errors
+        answer = worker.request({"op": "get", "name": "ok"}, 30)
+        assert wire.decode(answer["value"]) == 2.0
+    finally:
+        worker.stop()
+
+
+@needs_sandbox
+def test_a_cell_that_kills_the_worker_is_left_out():
+    cells = ["def f(x):\n    return 2 * x", "import os\nos._exit(3)", "def g(x):\n    return x + 1"]
+    worker = Worker(cells, numpy_only=True, hide=[ROOT])
+    try:
+        worker.start(120, 20)
+        assert [e[:2] for e in worker.run_errors] == [[1, "WorkerGone"]]
+        for name, expected in (("f", 6), ("g", 4)):
+            answer = worker.request({"op": "call", "target": name, "args": wire.encode([3]),
+                                     "kwargs": wire.encode({})}, 20)
+            assert wire.decode(answer["value"]) == expected
+    finally:
+        worker.stop()
+
+
+def _correct_variants(short: str, count: int = 2):
+    table = importlib.import_module(f"tools.variants.{short}")
+    return [v for v in table.VARIANTS if v.kind == "correct"][:count]
+
+
+@needs_sandbox
+@pytest.mark.slow
+@pytest.mark.parametrize("short", sorted(LABS))
+def test_referee_keeps_correct_work_and_fails_the_release(short, monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    lab = LABS[short]
+    for name, replace in [("solution", {}), *((v.name, v.replace)
+                                              for v in _correct_variants(short))]:
+        outcome = judge(lab, submission_cells(lab, replace))
+        failed = {k: v["message"] for k, v in outcome["verdicts"].items() if not v["passed"]}
+        assert outcome["verdicts"] and not failed, f"{lab} / {name}: {failed}"
+    import nbformat
+
+    from grader.verdict import worker_cells
+
+    release = nbformat.read(ROOT / "labs" / lab / f"{lab}.ipynb", as_version=4)
+    outcome = referee({"source": str(ROOT / "solutions" / lab / f"{lab}.ipynb"),
+                       "cells": worker_cells(release), "numpy_only": True, "timeout": 60,
+                       "hide": [str(ROOT)]})
+    passed = [k for k, v in outcome["verdicts"].items() if v["passed"]]
+    assert outcome["verdicts"] and not passed, f"{lab}: the release passed {passed}"
