@@ -28,7 +28,8 @@ from __future__ import annotations
 import base64
 import json
 import struct
-from typing import Any, BinaryIO, Callable
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 import numpy as np
 
