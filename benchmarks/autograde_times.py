@@ -6,7 +6,9 @@ the bubblewrap sandbox (the course configuration) and once with ``COURSE_SANDBOX
 one JSON line per lab, e.g. ``{"lab": "lab00_warmup", "solution_s": 9.8, "blank_s": 6.1,
 "solution_unsandboxed_s": 9.3, "blank_unsandboxed_s": 5.8, "sandbox_cost_s": 0.4,
 "solution": 100.0, "blank": 0.0, "max": 100.0}`` (``sandbox_cost_s``: the mean extra seconds
-per submission; the budget is about 1 s).
+per submission; the budget is about 1 s). Both runs exclude the referee's second verdict
+(``COURSE_SECOND_VERDICT=off``); for the labs that have one, a third run with it prints
+``second_verdict_s``, its mean extra seconds per submission.
 
 Run: ``python benchmarks/autograde_times.py [lab ...]``
 """
@@ -21,20 +23,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from grader.sandbox import OPT_OUT  # noqa: E402
+from grader.verdict import OPT_OUT as VERDICT_OPT_OUT  # noqa: E402
+from grader.verdict import SecondVerdict  # noqa: E402
 from tools.labs import grade_in_temp_course, lab_names  # noqa: E402
 
 
-def _grade(lab: str, sandboxed: bool) -> dict:
-    saved = os.environ.pop(OPT_OUT, None)
+def _grade(lab: str, sandboxed: bool, second_verdict: bool = False) -> dict:
+    saved = {k: os.environ.pop(k, None) for k in (OPT_OUT, VERDICT_OPT_OUT)}
     if not sandboxed:
         os.environ[OPT_OUT] = "off"
+    if not second_verdict:
+        os.environ[VERDICT_OPT_OUT] = "off"
     try:
         with tempfile.TemporaryDirectory() as tmp:
             return grade_in_temp_course(lab, Path(tmp))
     finally:
-        os.environ.pop(OPT_OUT, None)
-        if saved is not None:
-            os.environ[OPT_OUT] = saved
+        for key, value in saved.items():
+            os.environ.pop(key, None)
+            if value is not None:
+                os.environ[key] = value
 
 
 def main() -> None:
@@ -54,6 +61,11 @@ def main() -> None:
             "blank": scores["blank"][0],
             "max": scores["solution"][1],
         }
+        if lab in SecondVerdict.labs.default_value:
+            both = _grade(lab, sandboxed=True, second_verdict=True)
+            extra = [both["seconds"][s] - seconds[s] for s in ("solution", "blank")]
+            row["second_verdict_s"] = round(sum(extra) / len(extra), 2)
+            row["solution_with_second_verdict"] = both["scores"]["solution"][0]
         print(json.dumps(row), flush=True)
 
 

@@ -11,7 +11,9 @@
   cell gets an error output saying what happened, a fresh sandboxed kernel is started, the
   non-test code cells that ran before (setup, imports, the student's other functions) are run
   again silently, and grading goes on with the next cell. At most ``max_restarts`` restarts;
-- per-cell timeouts are sized per lab (:meth:`SandboxedExecute.cell_timeout`) and the whole
+- per-cell timeouts are sized per lab (:meth:`SandboxedExecute.cell_timeout`) on an idle
+  machine and stretched by the machine's load when a cell starts (:func:`sandbox.load_factor`,
+  at most 8 times), so a busy grading machine does not cost honest work its points; the whole
   notebook has a cap (``notebook_timeout``): cells after it get a "not run" error.
 """
 
@@ -107,6 +109,12 @@ class SandboxedExecute(Execute):
                          if cell.cell_type == "code")
         return self.numpy_timeout if numpy_only else self.torch_timeout
 
+    def _get_timeout(self, cell):
+        """The cell's timeout, stretched by the machine's load (:func:`sandbox.load_factor`)."""
+        base = super()._get_timeout(cell)
+        self._effective_timeout = base if not base else int(base * sandbox.load_factor())
+        return self._effective_timeout
+
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         if isinstance(km, SandboxKernelManager):
@@ -178,7 +186,8 @@ class SandboxedExecute(Execute):
 
     def _record_crash(self, cell, index: int, error: Exception) -> None:
         if isinstance(error, CellTimeoutError):
-            what = ("CellTimeout", f"the cell ran longer than {self.timeout} s and was stopped; "
+            seconds = getattr(self, "_effective_timeout", None) or self.timeout
+            what = ("CellTimeout", f"the cell ran longer than {seconds} s and was stopped; "
                     "the kernel was restarted and the later cells were still graded")
         else:
             what = ("KernelDied", "the kernel died while running this cell (os._exit, a signal, "

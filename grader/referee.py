@@ -172,10 +172,11 @@ class Worker:
         except (BrokenPipeError, OSError) as error:
             self.stop()
             raise WorkerGone(f"the sandboxed worker died ({error})") from None
+        timeout = timeout * sandbox.load_factor()  # as the kernel's cells (grader.execute)
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
         if not ready:
             self.stop()
-            raise WorkerGone(f"the student's code did not answer within {timeout:g} s")
+            raise WorkerGone(f"the student's code did not answer within {timeout:.0f} s")
         try:
             return wire.read_message(self.process.stdout)
         except (EOFError, ValueError) as error:

@@ -33,7 +33,10 @@ from traitlets import Integer, List, Unicode
 
 from grader import sandbox
 
-__all__ = ["SecondVerdict", "RefereeFailed", "worker_cells"]
+__all__ = ["OPT_OUT", "SecondVerdict", "RefereeFailed", "worker_cells"]
+
+#: Environment variable an instructor sets to ``off`` to skip the second verdict.
+OPT_OUT = "COURSE_SECOND_VERDICT"
 
 
 class RefereeFailed(RuntimeError):
@@ -129,7 +132,8 @@ class SecondVerdict(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
-        if info.get("assignment") not in self.labs:
+        if info.get("assignment") not in self.labs or os.environ.get(OPT_OUT, "").lower() in (
+                "off", "0", "no", "false"):
             return nb, resources
         outcome = self.run_referee(nb, resources)
         verdicts = outcome["verdicts"]
