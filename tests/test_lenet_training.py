@@ -36,6 +36,19 @@ def test_lecture_uses_the_benchmark_recipe():
     assert {key: found.get(key) for key in RECIPE} == RECIPE
 
 
+def test_lecture_and_benchmark_normalize_with_training_pixels():
+    """Both standardize the inputs with the inner training split's mean and std."""
+    import inspect
+
+    from benchmarks import lenet_training
+
+    statement = "mean, std = float(inner.X_train.mean()), float(inner.X_train.std())"
+    for where, text in (("lecture", LECTURE.read_text()),
+                        ("benchmark", inspect.getsource(lenet_training.train_lenet))):
+        assert statement in text, f"the {where} does not normalize with the training pixels"
+        assert "normalize(inner.X_train)" in text and "normalize(X_test)" in text, where
+
+
 @pytest.mark.slow
 def test_lenet_reaches_97_percent_on_the_digits():
     result = train_lenet(seed=0)

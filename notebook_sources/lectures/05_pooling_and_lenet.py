@@ -513,7 +513,7 @@ grading.exercise("parameters of the head", got, expected,
                  hint="three 1x1 convolutions with biases; pooling has no parameters")
 
 # %% [markdown]
-# <details><summary>Solution: gap_head</summary>
+# <details><summary>Solution</summary>
 #
 # ```python
 # # exercise: GAP head
