@@ -651,7 +651,8 @@ for B in (1, 10, 50, 200):
     steps_per_epoch = n_lsq // B
     lsq_runs[B] = run_sgd(np.full(20 * steps_per_epoch, 0.1), batch_size=B)
     per_epoch = gaps(lsq_runs[B][::steps_per_epoch])  # after epoch 0, 1, ..., 20
-    print(f"{B:4d} {20 * steps_per_epoch:6d} " + "".join(f"{per_epoch[e]:11.2e}" for e in (1, 5, 20)))
+    columns = "".join(f"{per_epoch[e]:11.2e}" for e in (1, 5, 20))
+    print(f"{B:4d} {20 * steps_per_epoch:6d} {columns}")
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
 draw_surface(lsq, axes[0])
@@ -814,10 +815,10 @@ plt.show()
 # %% [markdown]
 # The constant rate stays at its noise floor; every decaying schedule ends far below it (the
 # last column). Warmup alone does not decay: after step 100 it is the constant rate, on the
-# same floor. Step decay drops the floor at each cut; cosine lowers it smoothly and spends most of the
-# steps at a high rate; $1/t$ decays early and then keeps a small rate for a long time.
-# In PyTorch a schedule is an object next to the optimizer: call `scheduler.step()` once per
-# epoch (or per step, as here) after `optimizer.step()`.
+# same floor. Step decay drops the floor at each cut; cosine lowers it smoothly and spends
+# most of the steps at a high rate; $1/t$ decays early and then keeps a small rate for a
+# long time. In PyTorch a schedule is an object next to the optimizer: call
+# `scheduler.step()` once per epoch (or per step, as here) after `optimizer.step()`.
 #
 # **Exercise.** A common recipe for Adam and large batches: linear warmup for $W$ steps, then
 # a cosine decay from $\eta_0$ to 0 over the remaining $T - W$ steps. Write it; the cell
