@@ -11,6 +11,9 @@
   cell gets an error output saying what happened, a fresh sandboxed kernel is started, the
   non-test code cells that ran before (setup, imports, the student's other functions) are run
   again silently, and grading goes on with the next cell. At most ``max_restarts`` restarts;
+- the locked cells after the last test cell (a lab's experiments, which carry no points) are
+  not run unless ``run_after_last_test`` is set: they cost seconds per submission and a class
+  of hundreds;
 - per-cell timeouts are sized per lab (:meth:`SandboxedExecute.cell_timeout`) on an idle
   machine and stretched by the machine's load when a cell starts (:func:`sandbox.load_factor`,
   at most 8 times), so a busy grading machine does not cost honest work its points; the whole
@@ -28,7 +31,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Dict, Integer, List, Unicode
+from traitlets import Bool, Dict, Integer, List, Unicode
 
 from grader import sandbox
 from grader.kernel import SandboxKernelManager
@@ -63,6 +66,9 @@ class SandboxedExecute(Execute):
     notebook_timeout = Integer(900, help="Cap on the seconds one notebook may take.").tag(
         config=True)
     max_restarts = Integer(5, help="Kernel restarts allowed per notebook.").tag(config=True)
+    run_after_last_test = Bool(False, help="Also run the locked cells after the last test cell "
+                               "(a lab's experiments: they grade nothing and take seconds per "
+                               "submission).").tag(config=True)
     hide = List(Unicode(), help="Extra host folders hidden from student code.").tag(config=True)
     limits = Dict(help="prlimit overrides for the kernel, e.g. {'as': 2 * 1024**3}.").tag(
         config=True)
@@ -147,8 +153,15 @@ class SandboxedExecute(Execute):
         with self.setup_kernel():
             self._kernel_info()
             replay, leading = [], True  # leading: the setup/imports cells before any answer
+            last_test = max((i for i, c in enumerate(self.nb.cells) if _is_test(c)), default=-1)
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type != "code":
+                    continue
+                if index > last_test and not self.run_after_last_test and cell.get(
+                        "metadata", {}).get("nbgrader", {}).get("locked"):
+                    cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=(
+                        "[not run by the grader: this cell comes after the last test and "
+                        "carries no points; run it in your own notebook]\n"))]
                     continue
                 if time.monotonic() - self._start > self.notebook_timeout:
                     cell.outputs = [_error("NotebookTimeout", (
