@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -33,6 +32,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
     _private: Path | None = None
     _source_dir: str | None = None
+    _uid: int = sandbox.NOBODY
 
     async def _async_pre_start_kernel(self, **kw):
         self._source_dir = kw.get("cwd") or os.getcwd()
@@ -42,17 +42,12 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def _make_private(self) -> None:
         self._remove_private()
-        private = Path(tempfile.mkdtemp(prefix="grader-sandbox-"))
+        private, self._uid = sandbox.make_private("grader-sandbox-")
         work = private / "work"
         shutil.copytree(self._source_dir, work, ignore=shutil.ignore_patterns("*.ipynb"))
         for name in ("home", "ipython", "mpl"):
             (private / name).mkdir()
-        if os.geteuid() == 0:
-            for folder, _, files in os.walk(private):
-                os.chown(folder, sandbox.NOBODY, sandbox.NOBODY)
-                for name in files:
-                    os.chown(os.path.join(folder, name), sandbox.NOBODY, sandbox.NOBODY)
-        private.chmod(0o700)
+        sandbox.own(private, self._uid)
         self._private = private
         self.transport = "ipc"
         self.ip = str(private / "kernel")
@@ -61,13 +56,13 @@ class SandboxKernelManager(AsyncKernelManager):
     def write_connection_file(self, **kwargs) -> None:
         super().write_connection_file(**kwargs)
         if os.geteuid() == 0 and self._private is not None:  # the kernel reads it as nobody
-            os.chown(self.connection_file, sandbox.NOBODY, sandbox.NOBODY)
+            os.chown(self.connection_file, self._uid, self._uid)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         argv = super().format_kernel_cmd(extra_arguments)
         return sandbox.bwrap_command(argv, self._private, [Path(h) for h in self.hide],
                                      {Path(k): Path(v) for k, v in self.blocked.items()},
-                                     self.limits)
+                                     self.limits, uid=self._uid)
 
     def _remove_private(self) -> None:
         if self._private is not None:

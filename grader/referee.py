@@ -40,7 +40,6 @@ import select
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -142,7 +141,7 @@ class Worker:
 
     def _spawn(self) -> None:
         self.stop()
-        self.private = Path(tempfile.mkdtemp(prefix="grader-referee-"))
+        self.private, uid = sandbox.make_private("grader-referee-")
         work = self.private / "work"
         for name in ("work", "home", "ipython", "mpl"):
             (self.private / name).mkdir()
@@ -151,14 +150,9 @@ class Worker:
         argv = [sys.executable, "-I", str(self.private / "worker.py")]
         if self.sandboxed:
             blocked = _blocked(self.private) if self.numpy_only else {}
-            if os.geteuid() == 0:
-                for folder, _, files in os.walk(self.private):
-                    os.chown(folder, sandbox.NOBODY, sandbox.NOBODY)
-                    for name in files:
-                        os.chown(os.path.join(folder, name), sandbox.NOBODY, sandbox.NOBODY)
-            self.private.chmod(0o700)
+            sandbox.own(self.private, uid)
             argv = sandbox.bwrap_command(argv, self.private, self.hide, blocked, self.limits,
-                                         env={"MPLBACKEND": "Agg"})
+                                         env={"MPLBACKEND": "Agg"}, uid=uid)
         # -I (isolated) drops the script's folder from sys.path; worker.py adds it back.
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, cwd=work,

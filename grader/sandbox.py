@@ -16,9 +16,11 @@ What the student's code sees (built by :func:`bwrap_command`):
 - no network (``--unshare-net``; the kernel talks to the grader over Unix sockets in the
   private folder), its own PID, IPC and UTS namespaces, a new session, killed with its whole
   process tree when the grader lets go of it (``--die-with-parent``; PID 1 of the namespace);
-- an unprivileged user: as root, ``setpriv`` drops to uid/gid 65534 (``nobody``, no
-  capabilities, ``no_new_privs``); as an ordinary user (a hub's instructor), a user namespace
-  maps the caller to uid 65534 inside;
+- an unprivileged user: as root, ``setpriv`` drops to a uid/gid of its own per sandbox (from
+  :data:`UID_RANGE`, no capabilities, ``no_new_privs``), so that the per-user process limit
+  of one sandbox (a fork bomb) never counts another's processes when submissions are graded
+  in parallel; as an ordinary user (a hub's instructor), a user namespace maps the caller to
+  uid 65534 inside;
 - rlimits (:data:`LIMITS`): address space, processes, file size, CPU seconds, open files.
 
 Where bubblewrap or user namespaces are missing, :func:`availability` says why and the grader
@@ -34,11 +36,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["LIMITS", "NOBODY", "OPT_OUT", "availability", "bwrap_command", "load_factor",
-           "readonly_paths", "repository_root"]
+__all__ = ["LIMITS", "NOBODY", "OPT_OUT", "UID_RANGE", "availability", "bwrap_command",
+           "load_factor", "make_private", "own", "readonly_paths", "repository_root"]
 
-#: uid/gid the student's code runs as.
+#: uid/gid the student's code runs as without root (a user namespace maps the caller to it).
 NOBODY = 65534
+#: As root, each sandbox runs as its own uid/gid drawn from this range (no account needed).
+UID_RANGE = (600_000, 700_000)
 #: Environment variable an instructor sets to ``off`` to grade without the sandbox.
 OPT_OUT = "COURSE_SANDBOX"
 
@@ -102,6 +106,50 @@ def readonly_paths() -> list[Path]:
     return sorted(p for p in resolved if not any(q != p and q in p.parents for q in resolved))
 
 
+def make_private(prefix: str) -> tuple[Path, int]:
+    """A new private host folder for one sandbox and the uid its code runs as.
+
+    The folder (in the temporary directory, mode ``0700``, owned by that uid when run as root)
+    holds a file with the grader's pid; folders left behind by a grader that was killed
+    (``SIGKILL`` skips every cleanup) are removed here, when their grader is gone.
+    """
+    import secrets
+    import tempfile
+
+    _sweep(prefix)
+    private = Path(tempfile.mkdtemp(prefix=prefix))
+    (private / ".grader-pid").write_text(str(os.getpid()))
+    uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) if os.geteuid() == 0 \
+        else NOBODY
+    return private, uid
+
+
+def own(private: Path, uid: int) -> None:
+    """Give ``private`` and everything in it to ``uid`` (as root), then close it (``0700``)."""
+    if os.geteuid() == 0:
+        for folder, _, files in os.walk(private):
+            os.chown(folder, uid, uid)
+            for name in files:
+                os.chown(os.path.join(folder, name), uid, uid)
+    private.chmod(0o700)
+
+
+def _sweep(prefix: str) -> None:
+    import tempfile
+
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        try:
+            pid = int((folder / ".grader-pid").read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or being created right now
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
 def bwrap_command(
     kernel_argv: list[str],
     private: Path,
@@ -109,13 +157,15 @@ def bwrap_command(
     blocked: dict[Path, Path] | None = None,
     limits: dict[str, int] | None = None,
     env: dict[str, str] | None = None,
+    uid: int = NOBODY,
 ) -> list[str]:
     """The argv that runs ``kernel_argv`` sandboxed.
 
     ``private``: the host folder bound read-write at the same path (it holds ``work/``, the
     kernel's working directory, and the kernel's sockets); ``hide``: folders replaced by an
     empty tmpfs (the course root); ``blocked``: ``{package folder: stand-in folder}`` bound
-    read-only over the package so that importing it fails; ``env``: the kernel's environment.
+    read-only over the package so that importing it fails; ``env``: the kernel's environment;
+    ``uid``: who the code runs as when the grader is root (:func:`make_private` picks one).
     """
     bwrap = _bwrap()
     if bwrap is None:
@@ -158,7 +208,7 @@ def bwrap_command(
         args += ["--setenv", key, value]
     args.append("--")
     if root:
-        args += ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+        args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
     lim = {**LIMITS, **(limits or {})}
     args += ["prlimit", *(f"--{k}={v}" for k, v in lim.items()), "--"]

@@ -187,7 +187,9 @@ except OSError as error:
     finally:
         run_sync(km.shutdown_kernel)(now=True)
     lines = "".join(o.get("text", "") for o in nb.cells[0].outputs).splitlines()
-    assert lines[0] == f"{sandbox.NOBODY} ['data.csv']", lines
+    uid, listing = lines[0].split(" ", 1)
+    low, high = sandbox.UID_RANGE if os.geteuid() == 0 else (sandbox.NOBODY, sandbox.NOBODY + 1)
+    assert low <= int(uid) < high and listing == "['data.csv']", lines
     assert lines[1] == "False False", lines
     assert set(lines[2:4]) <= {"OSError", "PermissionError"}, lines  # read-only, not nobody's
     assert lines[4].startswith("network"), lines
@@ -209,6 +211,27 @@ def test_bwrap_command_hides_course_and_repository(tmp_path):
     assert argv[-3:] == ["python", "-m", "ipykernel_launcher"]
     if os.geteuid() == 0:
         assert f"--reuid={sandbox.NOBODY}" in argv
+
+
+def test_each_sandbox_has_its_own_uid_and_stale_folders_are_swept(tmp_path, monkeypatch):
+    """Parallel sandboxes must not share a per-user process limit (as root each gets its own
+    uid); a private folder whose grader died (SIGKILL) is removed by the next one."""
+    import subprocess
+
+    folders = [sandbox.make_private("grader-test-") for _ in range(2)]
+    try:
+        if os.geteuid() == 0:
+            assert folders[0][1] != folders[1][1]
+            assert all(sandbox.UID_RANGE[0] <= uid < sandbox.UID_RANGE[1] for _, uid in folders)
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        (folders[0][0] / ".grader-pid").write_text(str(dead.pid))  # its grader is gone
+        fresh, _ = sandbox.make_private("grader-test-")
+        assert not folders[0][0].exists() and folders[1][0].exists() and fresh.exists()
+        folders.append((fresh, 0))
+    finally:
+        for folder, _ in folders:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _notebook(*cells):
