@@ -23,11 +23,10 @@
 #    accelerated gradient and Adagrad;
 # 6. compare the optimizers on a hard function and choose a sensible default.
 #
-# The **gradient-descent explorer** runs the optimizers of this lecture on test functions.
-# Each explorer below starts in the state its section discusses and says what to try; then
-# change anything. It computes its steps with `course.optim`, which takes exactly the steps
-# of `torch.optim` and of the functions written in this notebook (section 11 checks that).
-# Sections marked *(optional)* at the end go deeper; the core path does not need them.
+# The **gradient-descent explorer** runs the optimizers of this lecture on test functions
+# (with `course.optim`, which takes the same steps as `torch.optim`; section 11 checks it).
+# Each explorer starts in the state its section discusses; then change anything. Sections
+# marked *(optional)* at the end go deeper; the core path does not need them.
 
 # %% setup
 
@@ -43,20 +42,12 @@ from torch import nn
 from course import data, grading, gradcheck, optim, surfaces, train
 from course.widgets import gradient_descent_explorer
 
-COLORS = {
-    "gd": "#0072B2",
-    "momentum": "#D55E00",
-    "nesterov": "#CC79A7",
-    "adagrad": "#009E73",
-    "rmsprop": "#E69F00",
-    "adam": "#000000",
-}  # the explorer's colours, one per optimizer
+COLORS = {"gd": "#0072B2", "momentum": "#D55E00", "rmsprop": "#E69F00", "adam": "#000000"}
 
 
 def draw_surface(surface, ax, n=200, num_levels=25, delta=0.05):
-    """Contours of a 2-D `course.surfaces` surface on its plot range, with its minima (stars)
-    and saddle points (crosses). When the minimum value is known the levels are spaced
-    evenly in log10(f - min + delta), so that both the valley and the walls show."""
+    """Contours of a 2-D `course.surfaces` surface (log-spaced levels when its minimum is
+    known), its minima (stars) and saddle points (crosses); returns ax."""
     X, Y, Z = surface.grid(n)  # (n, n) each
     V = Z if surface.min_value is None else np.log10(Z - surface.min_value + delta)
     ax.contourf(X, Y, V, levels=num_levels, cmap="Blues_r", alpha=0.55)
@@ -90,21 +81,17 @@ def draw_surface(surface, ax, n=200, num_levels=25, delta=0.05):
 # $$\nabla L(\theta) = \frac1n \sum_{i=1}^n \nabla_\theta\, l\big(\mathrm{NN}_\theta(x^{(i)}),
 # y^{(i)}\big):$$
 #
-# the gradient of an average is the average of the per-example gradients. Section 6 builds on
-# this line.
-#
-# Our example: a small multilayer perceptron (two hidden layers of 16 tanh units) that
-# classifies the 200 points of the two-moons data set with the cross-entropy loss
-# $l(z, y) = -\log \operatorname{softmax}(z)_y$. We compute $L$ as an explicit average and
-# compare with PyTorch's `cross_entropy`, and we check the gradient identity above by
-# averaging 200 per-example gradients. **The gradients come from `.backward()`**: PyTorch's
-# automatic differentiation computes the gradient of any loss built from its operations.
-# In this lecture we use it as a tool; lecture 03 shows how it works (backpropagation).
+# the gradient of an average is the average of the per-example gradients (section 6 builds
+# on this). Our example: a multilayer perceptron (two hidden layers of 16 tanh units) that
+# classifies the 200 points of the two-moons data set with the cross-entropy
+# $l(z, y) = -\log \operatorname{softmax}(z)_y$. We compute $L$ as an explicit average,
+# compare with PyTorch's `cross_entropy`, and check the identity above on 200 per-example
+# gradients. **The gradients come from `.backward()`**, PyTorch's automatic
+# differentiation; lecture 03 shows how it works (backpropagation).
 
 # %%
 X_moons, y_moons = data.make_moons(n=200, noise=0.1, seed=0)
-X_m = torch.tensor(X_moons)  # (200, 2) float64
-y_m = torch.tensor(y_moons)  # (200,) int64
+X_m, y_m = torch.tensor(X_moons), torch.tensor(y_moons)  # (200, 2) float64, (200,) int64
 
 
 def make_mlp(hidden=16, seed=0):
@@ -115,36 +102,29 @@ def make_mlp(hidden=16, seed=0):
 
 
 def average_loss(model, X, y):
-    """L(theta) = 1/n sum_i l(NN_theta(x_i), y_i) with the cross-entropy l.
-
-    X: (n, 2), y: (n,). Returns the average (a scalar tensor) and the n losses (n,)."""
+    """L = 1/n sum_i -log softmax(NN(x_i))_{y_i}. X: (n, 2), y: (n,). Returns L and (n,)."""
     log_p = torch.log_softmax(model(X), dim=1)  # (n, 2)
     per_example = -log_p[torch.arange(len(y)), y]  # (n,): -log p(true class)
     return per_example.mean(), per_example
 
 
-model = make_mlp()
-num_params = sum(p.numel() for p in model.parameters())
-L, losses = average_loss(model, X_m, y_m)
-print(f"P = {num_params} parameters, n = {len(y_m)} examples")
-print(
-    f"L(theta_0) = {L.item():.6f}; torch: {nn.functional.cross_entropy(model(X_m), y_m).item():.6f}"
-)
+def flat_grad(model):
+    return torch.cat([p.grad.flatten() for p in model.parameters()])  # (P,)
 
+
+model = make_mlp()
+L = average_loss(model, X_m, y_m)[0]
+torch_L = nn.functional.cross_entropy(model(X_m), y_m).item()
+print(f"P = {sum(p.numel() for p in model.parameters())} parameters, n = {len(y_m)} examples")
+print(f"L(theta_0) = {L.item():.6f}; torch: {torch_L:.6f}")
 L.backward()  # autograd fills p.grad with dL/dp for every parameter p (lecture 03)
-grad_of_average = torch.cat([p.grad.flatten() for p in model.parameters()])
-average_of_grads = torch.zeros(num_params, dtype=torch.float64)
+grad_of_average, average_of_grads = flat_grad(model), 0.0
 for i in range(len(y_m)):
     model.zero_grad()
-    losses_i = average_loss(model, X_m[i : i + 1], y_m[i : i + 1])[0]
-    losses_i.backward()
-    average_of_grads += torch.cat([p.grad.flatten() for p in model.parameters()]) / len(y_m)
+    average_loss(model, X_m[i : i + 1], y_m[i : i + 1])[0].backward()
+    average_of_grads = average_of_grads + flat_grad(model) / len(y_m)
 difference = (grad_of_average - average_of_grads).abs().max().item()
 print(f"max |grad of the average - average of the 200 gradients| = {difference:.1e}")
-print(
-    f"per-example losses range from {losses.min().item():.3f} to {losses.max().item():.3f} "
-    f"around their average {L.item():.3f}"
-)
 
 # %% [markdown]
 # ## 2. Gradient descent in one dimension
@@ -193,24 +173,13 @@ for x0 in (-1.8, 1.8):
             f"{abs(well_slope(xs[-1])):11.1e} {well.f(xs[-1]):9.4f}"
         )
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-grid_x, grid_f = well.grid(400)
-axes[0].plot(grid_x, grid_f, color="0.4")
+fig, ax = plt.subplots(figsize=(6, 3.2))
+ax.plot(*well.grid(400), color="0.4")
 for x0, colour in ((-1.8, "#0072B2"), (1.8, "#D55E00")):
-    xs = climbs[x0, 1e-6]
-    axes[0].plot(xs, well.f(xs), "o-", ms=3, color=colour, label=f"start {x0}")
-    axes[1].semilogy(np.abs(well_slope(xs)), color=colour, label=f"start {x0}")
-for eps in (1e-2, 1e-4, 1e-6):
-    axes[1].axhline(eps, color="0.5", ls=":", lw=1)
-    axes[1].text(1, eps * 1.3, f"ε = {eps:.0e}", fontsize=8, color="0.3")
-axes[0].set_xlabel("x")
-axes[0].set_ylabel("f(x)")
-axes[0].set_title("the climber ends in the nearest valley")
-axes[0].legend()
-axes[1].set_xlabel("step t")
-axes[1].set_ylabel("|f'(x_t)|")
-axes[1].set_title("the stopping rule |f'| < ε")
-axes[1].legend()
+    ax.plot(climbs[x0, 1e-6], well.f(climbs[x0, 1e-6]), "o-", ms=3, color=colour,
+            label=f"start {x0}")  # fmt: skip
+ax.set(xlabel="x", ylabel="f(x)", title="the climber ends in the nearest valley")
+ax.legend()
 plt.show()
 
 # %% [markdown]
@@ -220,15 +189,12 @@ plt.show()
 # minimum the slope shrinks by a constant factor per step (section 3 computes it), so each
 # extra digit costs about the same number of steps.
 #
-# <details><summary><b>Check yourself.</b> The climber from $x_0 = 1.8$ stops with
-# $|f'| < 10^{-6}$. How could she find out that it is not the lowest point, and what could
-# she do about it?</summary>
+# <details><summary><b>Check yourself.</b> How could the climber from $x_0 = 1.8$ find out
+# that she is not at the lowest point?</summary>
 #
-# From local information alone she cannot: the stopping rule only says the slope is zero.
-# She could restart from other points (here from the left she finds a lower value of $f$)
-# and keep the best end point, or add noise to the steps so that she can hop over the
-# barrier (section 13). For the tilted double well we know both minima, and the printout
-# shows that the right one has the larger $f$.
+# Not from local information: the rule only says the slope is zero. She can restart from
+# other points and keep the best end (from the left, $f$ ends lower), or add noise to the
+# steps to hop over the barrier (section 12).
 # </details>
 
 # %% [markdown]
@@ -249,9 +215,8 @@ def sgd_step(x, grad, state, lr):
 
 
 def minimize(step, grad, x0, num_steps, max_abs=1e6, **hyper):
-    """Run `step` (x, grad, state, **hyper) -> (x, state) from x0 for num_steps steps, with
-    grad: (D,) -> (D,). Returns the iterates (k + 1, D); k < num_steps when an iterate left
-    |x_i| <= max_abs or was not finite (divergence)."""
+    """Iterates (k + 1, D) of `step` from x0 with grad: (D,) -> (D,); k < num_steps when an
+    iterate leaves |x_i| <= max_abs or is not finite (divergence)."""
     x, state = np.array(x0, dtype=np.float64).reshape(-1), {}
     path = [x]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -279,8 +244,7 @@ def minimize(step, grad, x0, num_steps, max_abs=1e6, **hyper):
 # * $\eta > 1$: $|1 - 2\eta| > 1$, $|x_t|$ grows geometrically — gradient descent **diverges**.
 #
 # The cell below runs `sgd_step` with $\eta = 0.01, 0.1, 1, 100, 1000$ from $x_0 = 2$ and
-# prints $f(x_t)$ at each step; the table is compared with the closed form
-# $(1-2\eta)^{2t} x_0^2$.
+# compares $f(x_t)$ with the closed form.
 
 # %%
 # check: L02 gd on x squared
@@ -303,7 +267,6 @@ print(f"f(x_t) on f(x) = x^2 from x_0 = {X0}")
 print("   t" + "".join(f"{'η = ' + format(lr, 'g'):>15s}" for lr in LEARNING_RATES))
 for t in range(NUM_STEPS + 1):
     print(f"{t:4d}" + "".join(f"{table[lr][1][t]:15.6g}" for lr in LEARNING_RATES))
-print("1-2η" + "".join(f"{1 - 2 * lr:15g}" for lr in LEARNING_RATES))
 for lr in LEARNING_RATES:
     factor = 1 - 2 * lr
     verdict = "converges" if abs(factor) < 1 else "bounces" if factor == -1 else "diverges"
@@ -315,30 +278,10 @@ for lr in LEARNING_RATES:
     )
 print("η = 1, the iterates x_t:", table[1.0][0])
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-for lr in LEARNING_RATES:
-    axes[0].semilogy(table[lr][1], "o-", ms=4, label=f"η = {lr:g}")
-axes[0].set_xlabel("step t")
-axes[0].set_ylabel("f(x_t)")
-axes[0].set_title("f at each step (log scale)")
-axes[0].legend(fontsize=8)
-x_grid = np.linspace(-2.5, 2.5, 200)
-axes[1].plot(x_grid, x_grid**2, color="0.5")
-for lr, colour in ((0.1, "#009E73"), (1.0, "#E69F00")):
-    xs = table[lr][0]
-    axes[1].plot(xs, xs**2, "o-", ms=5, color=colour, label=f"η = {lr:g}")
-axes[1].set_xlabel("x")
-axes[1].set_ylabel("f(x)")
-axes[1].set_title("η = 0.1 slides down, η = 1 bounces between ±2")
-axes[1].legend()
-plt.show()
-
 # %% [markdown]
 # **Try it yourself.** The explorer starts at $\eta = 1$: the point bounces between $\pm 2$,
-# and the line under the plot (computed from the curvature $f'' = 2$) says so. Raise $\eta$
-# past 1 and watch the verdict turn red; once $|x|$ passes $10^6$ within the 20 steps (try
-# $\eta = 3$), the red badge next to the player names the step. Then try $\eta = 0.5$ (one
-# step to the minimum) and $\eta = 0.8$ (zigzag).
+# as the line under the plot (computed from $f'' = 2$) says. Raise $\eta$ past 1 (the red
+# badge names the step where $|x|$ passes $10^6$), then try $\eta = 0.5$ and $0.8$.
 
 # %%
 explorer = gradient_descent_explorer(function="quadratic_1d", lr=1.0, steps=20)
@@ -500,16 +443,14 @@ for p in critical:
 
 # %% [markdown]
 # Gradient descent from a grid of 25 starting points ends in one of the four minima — which
-# one depends only on the start (its **basin of attraction**). No path ends at a saddle point
-# or at the maximum; yet on the plain saddle $f(x, y) = x^2 - y^2$ (right) a path that starts
-# exactly on the $x$ axis slides straight into the saddle point and stops there, because the
-# $y$ component of its gradient, $-2y$, stays 0. Paths that start a hair away from the axis
-# leave, slowly at first.
+# one depends only on the start (its **basin of attraction**). No path ends at a saddle
+# point or at the maximum: it would have to start exactly on the thin set of points that
+# flow into one (section 12).
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(12, 5))
-draw_surface(himmelblau, axes[0])
-axes[0].plot(*peak, "^", ms=10, color="#E69F00", mec="k", zorder=5)
+fig, ax = plt.subplots(figsize=(5.5, 5))
+draw_surface(himmelblau, ax)
+ax.plot(*peak, "^", ms=10, color="#E69F00", mec="k", zorder=5)
 basin_colours = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
 end_distances, basin_counts = [], [0, 0, 0, 0]
 for sx in np.linspace(-4, 4, 5):
@@ -519,38 +460,16 @@ for sx in np.linspace(-4, 4, 5):
         basin = np.argmin(distances_to_minima)
         end_distances.append(min(distances_to_minima))
         basin_counts[basin] += 1
-        axes[0].plot(path[:, 0], path[:, 1], "-", lw=1, color=basin_colours[basin])
-        axes[0].plot(sx, sy, "o", ms=4, color=basin_colours[basin])
-axes[0].set_title("Himmelblau: 4 minima (★), 4 saddles (✖), 1 maximum (▲)")
-print(
-    f"Himmelblau: all 25 runs end within {max(end_distances):.1e} of a minimum; "
-    f"runs per minimum: {basin_counts}"
-)
-
-saddle = surfaces.get("saddle")
-draw_surface(saddle, axes[1])
-for y0 in (0.0, 1e-6, -1e-3, 0.1, -0.3):
-    path = minimize(sgd_step, saddle.grad, [1.8, y0], 40, lr=saddle.lr)
-    axes[1].plot(path[:, 0], path[:, 1], "o-", ms=2.5, label=f"y₀ = {y0:g}")
-    print(f"saddle, start (1.8, {y0:g}): after 40 steps at {path[-1].round(4)}")
-axes[1].set_title(f"saddle {saddle.title}: gradient descent from (1.8, y₀)")
-axes[1].legend(loc="lower left", fontsize=8)
+        ax.plot(*path.T, "-", lw=1, color=basin_colours[basin])
+        ax.plot(sx, sy, "o", ms=4, color=basin_colours[basin])
+ax.set_title("Himmelblau: 4 minima (★), 4 saddles (✖), 1 maximum (▲)")
 plt.show()
+print(f"all 25 runs end within {max(end_distances):.1e} of a minimum; per minimum: {basin_counts}")
 
 # %% [markdown]
-# In a network with millions of parameters, a minimum needs *all* eigenvalues of the Hessian
-# to be positive, and saddle points are far more common than minima (section 13 counts this
-# for random matrices, and shows how gradient noise escapes them); the loss of a network is
-# also not convex (section 15 shows it with two computations).
-#
-# <details><summary><b>Check yourself.</b> At a saddle point of $x^2 - y^2$, what are the
-# eigenvalues of the Hessian, and along which line does gradient descent get stuck?</summary>
-#
-# $H = \mathrm{diag}(2, -2)$. The eigenvector $(1, 0)$ of the positive eigenvalue spans the
-# *stable manifold*, the $x$ axis: a path that starts on it keeps $y = 0$ and converges to
-# the saddle. Any start with $y \neq 0$ leaves, since $y$ is multiplied by $1 + 2\eta > 1$
-# at every step.
-# </details>
+# In a network with millions of parameters a minimum needs *all* eigenvalues of the Hessian
+# to be positive, and saddle points are far more common than minima; the loss of a network
+# is also not convex (sections 12 and 15 show both).
 
 # %% [markdown]
 # ## 6. Stochastic gradient descent
@@ -558,30 +477,26 @@ plt.show()
 # Every step of gradient descent needs $\nabla L(\theta)$, an average over *all* $n$ training
 # examples: a forward and a backward pass through the network for each of them. Real
 # training sets are large — ImageNet has about 1.3 million training images — and training
-# takes thousands of steps. On a small scale: a two-moons set of $n = 120{,}000$ points and a
-# network with two hidden layers of 32 units (float32, as in practice). We count the work of
-# one gradient in multiply-adds: a linear layer with $a$ inputs and $b$ outputs costs $ab$ of
-# them per example in the forward pass, and about twice that in the backward pass (one
-# product for the gradient of its weights, one for the gradient of its input; lecture 03
-# shows why), so a gradient costs about three forward passes.
+# takes thousands of steps. On a small scale: $n = 120{,}000$ two-moons points and a network
+# with two hidden layers of 32 units. We count the work of one gradient in multiply-adds: a
+# linear layer with $a$ inputs and $b$ outputs costs $ab$ of them per example in the forward
+# pass, and about twice that in the backward pass (one product for the gradient of its
+# weights, one for the gradient of its input; lecture 03 shows why), so a gradient costs
+# about three forward passes.
 
 # %%
 N_BIG = 120_000
-X_big, y_big = data.make_moons(n=N_BIG, noise=0.2, seed=1)
-X_big, y_big = torch.tensor(X_big, dtype=torch.float32), torch.tensor(y_big)
-torch.manual_seed(0)
 net = nn.Sequential(nn.Linear(2, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 2))
-net_params = list(net.parameters())
 forward_macs = sum(m.in_features * m.out_features for m in net if isinstance(m, nn.Linear))
-print(f"P = {sum(p.numel() for p in net_params)} parameters, n = {N_BIG:,} examples")
+print(f"P = {sum(p.numel() for p in net.parameters())} parameters, n = {N_BIG:,} examples")
 print(f"multiply-adds per example: forward {forward_macs:,}, gradient about {3 * forward_macs:,}")
 for B in (1, 128, N_BIG):
     print(f"one gradient on B = {B:7,d} examples: about {3 * forward_macs * B:13,d} multiply-adds")
 
 # %% [markdown]
 # The work is proportional to the number of examples: one full-batch step costs as
-# much as 120,000 single-example steps, or about 940 steps on mini-batches of 128. (Wall-clock
-# time is less tidy — section 12 measures it.)
+# much as 120,000 single-example steps, or about 940 steps on mini-batches of 128
+# (wall-clock time is less tidy: caches, threads and per-call overheads bend it).
 #
 # **Stochastic gradient descent** (SGD) replaces the full gradient by the average over a
 # random **mini-batch** $\mathcal B_t$ of $B$ examples:
@@ -590,36 +505,31 @@ for B in (1, 128, N_BIG):
 # y^{(i)}\big)\Big|_{\theta_t}, \qquad \theta_{t+1} = \theta_t - \eta\, g_t .$$
 #
 # If the batch is drawn uniformly at random, $g_t$ is an **unbiased** estimate,
-# $\mathbb E[g_t] = \nabla L(\theta_t)$ (section 1: the full gradient is the average of the
-# per-example ones). Its error shrinks with the batch size: for $B$ examples drawn
-# independently,
+# $\mathbb E[g_t] = \nabla L(\theta_t)$ (section 1), and for $B$ examples drawn independently
 #
 # $$\mathbb E\,\lVert g_t - \nabla L(\theta_t) \rVert^2 = \frac{\sigma^2}{B}, \qquad
-# \sigma^2 = \frac1n \sum_{i=1}^n \lVert \nabla l_i - \nabla L \rVert^2,$$
+# \sigma^2 = \frac1n \sum_{i=1}^n \lVert \nabla l_i - \nabla L \rVert^2:$$
 #
 # the variance of one example's gradient divided by $B$ (without replacement it is smaller
 # by the factor $\frac{n - B}{n - 1}$, negligible when $B \ll n$).
-
-# %% [markdown]
-# **Epochs.** In practice the examples are not drawn independently at each step: the
-# training set is shuffled, cut into $\lceil n/B \rceil$ batches, and the batches are used
-# in turn. One pass over the data is an **epoch**; every example is used once per epoch, and
-# the set is reshuffled for the next one. A PyTorch `DataLoader` with `shuffle=True` does
-# exactly this (`course.train.make_loader` builds one), and one epoch of training reads:
+#
+# **Epochs.** In practice the training set is shuffled, cut into $\lceil n/B \rceil$
+# batches, and the batches are used in turn; one pass over the data is an **epoch**, and the
+# set is reshuffled for the next one. A `DataLoader` with `shuffle=True` does exactly this
+# (`course.train.make_loader` builds one), and one epoch of training reads:
 #
 # ```python
-# for epoch in range(num_epochs):
-#     for X, y in loader:          # a new order every epoch
-#         loss = loss_fn(model(X), y)
-#         optimizer.zero_grad(); loss.backward(); optimizer.step()
+# for X, y in loader:          # a new order every epoch
+#     loss = loss_fn(model(X), y)
+#     optimizer.zero_grad(); loss.backward(); optimizer.step()
 # ```
 
 # %% [markdown]
 # **The batch-size trade-off.** A large batch gives an accurate gradient but few, expensive
 # steps per epoch ("stable but expensive"); a small batch gives many cheap steps that are
 # noisy ("cheap but noisy"). We run SGD — `sgd_step` fed with mini-batch gradients — on the
-# least-squares surface of `course.surfaces` (a line $wx + b$ fitted to $n = 200$ points, so
-# that we can draw the path) for 20 epochs with batch sizes 1, 10, 50 and 200 (full batch)
+# least-squares surface of `course.surfaces` (a line $wx + b$ fitted to $n = 200$ points)
+# for 20 epochs with batch sizes 1, 10, 50 and 200 (full batch)
 # and the same learning rate, and measure the gap $L(\theta_t) - L(\theta^\star)$ per epoch.
 # `run_sgd` takes one learning rate per step, which section 7 will need.
 
@@ -654,21 +564,12 @@ for B in (1, 10, 50, 200):
     columns = "".join(f"{per_epoch[e]:11.2e}" for e in (1, 5, 20))
     print(f"{B:4d} {20 * steps_per_epoch:6d} {columns}")
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-draw_surface(lsq, axes[0])
+fig, ax = plt.subplots(figsize=(6.5, 3.8))
 for B, path in lsq_runs.items():
-    axes[0].plot(*path[:400].T, "-", lw=1, label=f"B = {B}")
-axes[0].set_xlabel("w")
-axes[0].set_ylabel("b")
-axes[0].set_title("the first 400 steps")
-axes[0].legend(loc="lower left")
-for B, path in lsq_runs.items():
-    epochs = np.arange(len(path)) * B / n_lsq
-    axes[1].semilogy(epochs, gaps(path), lw=1, label=f"B = {B}")
-axes[1].set_xlabel("epochs (examples used / n)")
-axes[1].set_ylabel("L(θ_t) − L(θ*)")
-axes[1].set_title("same data, same learning rate η = 0.1")
-axes[1].legend()
+    ax.semilogy(np.arange(len(path)) * B / n_lsq, gaps(path), lw=1, label=f"B = {B}")
+ax.set(xlabel="epochs (examples used / n)", ylabel="L(θ_t) − L(θ*)",
+       title="same data, same learning rate η = 0.1")  # fmt: skip
+ax.legend()
 plt.show()
 
 # %% [markdown]
@@ -687,13 +588,11 @@ explorer = gradient_descent_explorer(function="least_squares", lr=0.1, batch_siz
 explorer
 
 # %% [markdown]
-# <details><summary><b>Check yourself.</b> A training set of 50,000 images is trained with
-# $B = 128$ for 30 epochs. How many steps is that? By how much must $B$ grow to halve the
-# standard deviation of the gradient noise?</summary>
+# <details><summary><b>Check yourself.</b> 50,000 images, $B = 128$, 30 epochs: how many
+# steps? How much larger must $B$ be to halve the standard deviation of the noise?</summary>
 #
-# $\lceil 50{,}000 / 128 \rceil = 391$ steps per epoch, 11,730 steps in all. The variance is
-# $\sigma^2/B$, so the standard deviation is $\sigma/\sqrt B$: halving it needs a $4\times$
-# larger batch (and $4\times$ the compute per step).
+# $\lceil 50{,}000 / 128 \rceil = 391$ steps per epoch, 11,730 in all. The standard deviation
+# is $\sigma/\sqrt B$: a $4\times$ larger batch (and $4\times$ the compute per step).
 # </details>
 
 # %% [markdown]
@@ -933,17 +832,9 @@ print(f"max |velocity form - heavy-ball form| = {np.abs(by_velocity - by_heavy_b
 lr_m = 0.02
 beta_star = (1 - np.sqrt(lr_m * mu)) ** 2
 print(f"lr = {lr_m}, curvatures {mu:g} and {L_max:g}; critical damping beta* = {beta_star:.3f}")
-fig, ax = plt.subplots(figsize=(6.5, 3.8))
 for beta in (0.0, 0.5, beta_star, 0.9, 0.99):
     path = minimize(momentum_step, bowl.grad, bowl.start, 300, lr=lr_m, beta=beta)
-    losses_beta = bowl.value(path)
-    print(f"beta = {beta:.3f}: f after 300 steps = {losses_beta[-1]:.2e}")
-    ax.semilogy(losses_beta, label=f"β = {beta:.3f}")
-ax.set_xlabel("step t")
-ax.set_ylabel("f(x_t)")
-ax.set_title(f"momentum on the bowl, η = {lr_m}: β = 0.99 oscillates for long")
-ax.legend(fontsize=8)
-plt.show()
+    print(f"beta = {beta:.3f}: f after 300 steps = {bowl.value(path[-1]):.2e}")
 
 # %% [markdown]
 # **Try it yourself.** The explorer races gradient descent and momentum with $\beta = 0.99$
@@ -1039,14 +930,11 @@ grading.exercise("step / (lr c)", answer, (path[-2] - path[-1]) / 0.01,
 # x_{t+1} = x_t - \eta\, v_t .$$
 #
 # If the velocity is about to carry the ball up the opposite wall, the look-ahead gradient
-# already pushes back, so Nesterov's method brakes earlier and oscillates less. For smooth
-# convex functions, with a momentum coefficient $\beta_t$ that grows towards 1 on a schedule
-# that Nesterov gives, its error after $t$ steps falls like $1/t^2$, where gradient
-# descent's falls like $1/t$, and no method that only uses gradients can do better in
-# general. In deep learning $\beta$ is kept constant, and `torch.optim.SGD(momentum=β,
-# nesterov=True)` uses an equivalent form that needs the gradient at the current parameters
-# only: $v_t = \beta v_{t-1} + \nabla f(x_t)$, $x_{t+1} = x_t - \eta(\nabla f(x_t) +
-# \beta v_t)$ (section 14 derives and checks it, and shows its smaller stability limit).
+# already pushes back, so the method brakes earlier and oscillates less. For smooth convex
+# functions (with a $\beta_t$ that grows towards 1 on Nesterov's schedule) its error falls
+# like $1/t^2$ where gradient descent's falls like $1/t$. In deep learning $\beta$ is
+# constant and `torch.optim.SGD(momentum=β, nesterov=True)` uses an equivalent form that
+# needs the gradient at the current parameters only (section 13 derives and checks it).
 
 # %% [markdown]
 # ## 10. Adaptive learning rates: Adagrad, RMSprop, Adam
@@ -1240,79 +1128,18 @@ for surface_name in ("ill_conditioned", "rosenbrock"):
 # %% [markdown]
 # **Why the bias correction.** Starting from $m_0 = v_0 = 0$, the averages are too small at
 # first: with a constant gradient $c$, $m_t = (1 - \beta_1^t)\,c$ and
-# $v_t = (1 - \beta_2^t)\,c^2$. Dividing by $1 - \beta^t$ removes exactly that factor. Without
-# it the first step would be $\eta \cdot 0.1/\sqrt{0.001} \approx 3.2\eta$, because $v$ starts
-# even further below its target than $m$. We feed `adam_step` a constant gradient with two
-# very different coordinates and print the moments.
-
-
-# %%
-# check: L02 adam bias correction
-def adam_moments(gradients, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    """adam_step from x = 0 on the given gradients (T, D), one per step.
-
-    Returns m, v (T, D) after each step, the bias-corrected m_hat, v_hat (T, D), and the
-    steps x_{t+1} - x_t (T, D)."""
-    x, state = np.zeros(gradients.shape[1]), {}
-    m, v, steps = [], [], []
-    for g in gradients:
-        x_new, state = adam_step(x, g, state, lr, beta1=beta1, beta2=beta2, eps=eps)
-        m.append(state["m"])
-        v.append(state["v"])
-        steps.append(x_new - x)
-        x = x_new
-    m, v = np.array(m), np.array(v)
-    t = np.arange(1, len(gradients) + 1)[:, None]  # (T, 1): the step counter from 1
-    return m, v, m / (1 - beta1**t), v / (1 - beta2**t), np.array(steps)
-
-
-# %%
-constant = np.tile([1.0, 0.001], (10_000, 1))  # (T, 2): the same gradient at every step
-m, v, m_hat, v_hat, steps = adam_moments(constant)
-print("gradient c = (1, 0.001) at every step, lr = 1e-3; first coordinate unless marked")
-print(
-    f"{'t':>6s} {'m_t':>8s} {'m_hat':>8s} {'v_t':>9s} {'v_hat':>8s} "
-    f"{'step/lr':>8s} {'step/lr (c=0.001)':>18s} {'uncorrected m/sqrt(v)':>22s}"
-)
-for t in (1, 2, 3, 10, 100, 1000, 10_000):
-    k = t - 1
-    print(
-        f"{t:6d} {m[k, 0]:8.4f} {m_hat[k, 0]:8.4f} {v[k, 0]:9.6f} {v_hat[k, 0]:8.4f} "
-        f"{-steps[k, 0] / 1e-3:8.4f} {-steps[k, 1] / 1e-3:18.4f} "
-        f"{m[k, 0] / np.sqrt(v[k, 0]):22.4f}"
-    )
-
-# %% [markdown]
-# With the correction, every step has length $\eta$ in each coordinate (up to the tiny
-# $\varepsilon$), whether the gradient is 1 or 0.001: Adam's step is (nearly) invariant to
-# the scale of the gradient, and $\eta$ becomes a step length in parameter space. Without it,
-# the early steps would be up to 3.2 times too long, at the moment when the parameters are
-# least settled.
+# $v_t = (1 - \beta_2^t)\,c^2$; dividing by $1 - \beta^t$ removes exactly that factor
+# (section 14 prints the moments step by step).
 #
-# **Adam as the practical default.** A loss multiplied by a constant $c$ has the same
-# minimum, but gradient descent sees gradients $c$ times larger: its good learning rates
-# move by the factor $1/c$. In a network, the layers, the loss function and the data all
-# change the scale of the gradients, so a learning rate for gradient descent must be found
-# anew for each problem. Adam's step is invariant to that scale (up to $\varepsilon$). We
-# run both with the same $\eta = 0.05$ for 200 steps on the bowl multiplied by
-# $c = 0.01, 1, 100$.
-
-# %%
-for c in (0.01, 1.0, 100.0):
-    for name, step in (("GD", sgd_step), ("Adam", adam_step)):
-        path = minimize(step, lambda x, c=c: c * bowl.grad(x), bowl.start, 200, lr=0.05)
-        status = f"diverged at step {len(path) - 1}" if len(path) < 201 else "ok"
-        print(f"{name:4s} on {c:>4g} f: f after 200 steps = {bowl.value(path[-1]):9.2e} ({status})")
-
-# %% [markdown]
-# Gradient descent crawls for $c = 0.01$ and diverges for $c = 100$; Adam reaches the same
-# point for all three. Together with its momentum, which smooths the mini-batch noise, this
-# is why Adam is the practical default: one setting, $\eta = 10^{-3}$ with the default
-# $\beta_1, \beta_2$, trains most networks reasonably, and only $\eta$ needs tuning. It is
-# not always the best: on several image-classification and language benchmarks, Wilson et
-# al. (2017) found that well-tuned SGD with momentum reached a better *test* accuracy than
-# the adaptive methods, although these fit the training set as fast or faster; many image
-# classifiers are still trained with SGD and momentum — but it has to be tuned.
+# **Adam as the practical default.** Adam's step has length about $\eta$ whatever the scale
+# of the gradient (section 14 shows it), so $\eta$ need not be found anew when the layers,
+# the loss or the data change that scale; its momentum smooths the mini-batch noise. One
+# setting, $\eta = 10^{-3}$ with the default $\beta_1, \beta_2$, trains most networks
+# reasonably, and only $\eta$ needs tuning. It is not always the best: on several
+# image-classification and language benchmarks, Wilson et al. (2017) found that well-tuned
+# SGD with momentum reached a better *test* accuracy than the adaptive methods, although
+# these fit the training set as fast or faster; many image classifiers are still trained
+# with SGD and momentum — but it has to be tuned.
 #
 # <details><summary><b>Check yourself.</b> Adagrad sees the same gradient $c$ at every step.
 # What is its effective learning rate after $t$ steps? And RMSprop's, for large $t$?</summary>
@@ -1401,53 +1228,7 @@ explorer = gradient_descent_explorer(function="rosenbrock", optimizers=optim.OPT
 explorer
 
 # %% [markdown]
-# ## 12. The cost of a gradient in seconds (optional)
-#
-# Section 6 counted multiply-adds: exactly proportional to $B$. Wall-clock time on a CPU is
-# less tidy. We time one gradient of the network of section 6 on $B$ random examples (after
-# one untimed warm-up call), take the **median** of 7 repeats (a busy machine disturbs
-# single timings), and print the time per example, together with the cosine of the angle
-# between the mini-batch gradient and the full one.
-
-
-# %%
-def flat_gradient(idx):
-    """Gradient (P,) of the average cross-entropy of `net` on the examples X_big[idx]."""
-    net.zero_grad()
-    nn.functional.cross_entropy(net(X_big[idx]), y_big[idx]).backward()  # autograd (L03)
-    return torch.cat([p.grad.flatten() for p in net_params])
-
-
-def median_seconds(batch_size, repeats=7):
-    """Median time of `repeats` gradients on random batches (the whole set if B = n)."""
-    times = []
-    for _ in range(repeats):
-        idx = torch.randint(0, N_BIG, (batch_size,)) if batch_size < N_BIG else slice(None)
-        start = time.perf_counter()
-        flat_gradient(idx)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
-full_gradient = flat_gradient(slice(None)).clone()  # also the warm-up call
-print(f"{'B':>7s} {'ms per gradient':>16s} {'µs per example':>15s} {'cos(g_B, grad L)':>17s}")
-for B in (1, 32, 256, 2048, 16384, N_BIG):
-    seconds = median_seconds(B, repeats=7 if B < N_BIG else 3)
-    g_B = flat_gradient(torch.randint(0, N_BIG, (B,)) if B < N_BIG else slice(None))
-    cosine_B = torch.nn.functional.cosine_similarity(g_B, full_gradient, dim=0).item()
-    print(f"{B:7d} {1e3 * seconds:16.3f} {1e6 * seconds / B:15.2f} {cosine_B:17.3f}")
-
-# %% [markdown]
-# For small batches the time per gradient hardly grows with $B$: a fixed overhead per call
-# (Python, dispatching a few dozen small operations) dominates, so $B = 1$ wastes the
-# hardware — one reason why batches of 32 to 512 are common. For large batches the time
-# grows roughly in proportion to $B$ (the time per example levels off), with deviations
-# from caches, memory traffic and threads, and from whatever else the machine is doing. And
-# the mini-batch gradients already point almost the right way (last column): to decide which
-# way is downhill one does not need to look at all $n$ examples.
-
-# %% [markdown]
-# ## 13. Saddle points, and how SGD noise escapes them (optional)
+# ## 12. Saddle points, and how SGD noise escapes them (optional)
 #
 # **Saddle points dominate in high dimensions.** At a critical point of a function of $D$
 # variables, a minimum needs *all* $D$ eigenvalues of the Hessian to be positive. If the
@@ -1466,17 +1247,18 @@ for D in (1, 2, 3, 4, 5, 6):
     print(f"{D:3d} {np.mean(np.all(eigenvalues > 0, axis=1)):58.5f}")
 
 # %% [markdown]
-# **Noise escapes them.** Section 5 showed plain gradient descent sliding into the saddle
-# point of $x^2 - y^2$ when it starts on the $x$ axis. Such starts form a set of measure
-# zero, so random initialization avoids them almost surely (Lee et al., 2016) — but a start
-# *close* to that set can spend a very long time near the saddle, since the escaping
-# component grows only by a factor $1 + 2\eta$ per step. Jin et al. (2017, 2019) showed
-# that gradient descent with a small random perturbation escapes strict saddle points
-# quickly, in a number of steps that depends only poly-logarithmically on the dimension; the
-# noise of SGD plays the same role. On $f(x, y) = x^2 + \frac12 y^4 - y^2$ (a saddle at the
-# origin, minima $(0, \pm1)$ with $f = -\frac12$), gradient descent from $(1.8, y_0)$ needs
-# more steps the smaller $y_0$ is (from $y_0 = 0$ it never leaves); with Gaussian noise of
-# standard deviation $0.1$ added to each gradient coordinate it leaves within a few dozen.
+# **Noise escapes them.** On the saddle $x^2 - y^2$ ($H = \mathrm{diag}(2, -2)$) gradient
+# descent from a start on the $x$ axis, the eigenvector of the positive eigenvalue (the
+# *stable manifold*), keeps $y = 0$ and slides into the saddle point; the explorer below
+# shows it. Such starts form a set of measure zero, so random initialization avoids them
+# almost surely (Lee et al., 2016), but a start *close* to that set spends a long time near
+# the saddle: the escaping component grows only by a factor $1 + 2\eta$ per step. Gradient
+# descent with a small random perturbation escapes strict saddle points quickly (Jin et
+# al., 2017, 2019), and the noise of SGD plays the same role. On $f(x, y) = x^2 + \frac12
+# y^4 - y^2$ (a saddle at the origin, minima $(0, \pm1)$ with $f = -\frac12$), gradient
+# descent from $(1.8, y_0)$ needs more steps the smaller $y_0$ is (from $y_0 = 0$ it never
+# leaves); with Gaussian noise of standard deviation $0.1$ added to each gradient coordinate
+# it leaves within a few dozen.
 
 # %%
 def exits_grad(p):
@@ -1484,13 +1266,10 @@ def exits_grad(p):
     return np.array([2 * p[0], 2 * p[1] ** 3 - 2 * p[1]])
 
 
-def exits_value(p):
-    return p[0] ** 2 + 0.5 * p[1] ** 4 - p[1] ** 2
-
-
 def escape_step(path, level=-0.25):
-    """First step at which f drops below `level` (halfway down to the minima), or None."""
-    below = np.flatnonzero(np.array([exits_value(p) for p in path]) < level)
+    """First step at which f (path: (k + 1, 2)) drops below `level`, halfway down, or None."""
+    f = path[:, 0] ** 2 + 0.5 * path[:, 1] ** 4 - path[:, 1] ** 2
+    below = np.flatnonzero(f < level)
     return int(below[0]) if below.size else None
 
 
@@ -1509,10 +1288,10 @@ for seed in range(5):
 print("noisy GD from y0 = 0 (5 seeds): escapes at steps", noisy_escapes)
 
 # %% [markdown]
-# **Try it yourself.** The explorer starts gradient descent exactly on the stable manifold of
-# the saddle $x^2 - y^2$: it slides into $(0, 0)$ and stays. Raise the noise $\sigma$ to
-# $0.1$ (the label becomes SGD): the path leaves along $y$. This surface has no minimum, so
-# the escape goes on until the red badge reports the divergence.
+# **Try it yourself.** The explorer starts gradient descent on the stable manifold of
+# $x^2 - y^2$: it slides into $(0, 0)$ and stays. Raise the noise $\sigma$ to $0.1$ (the
+# label becomes SGD): the path leaves along $y$, until the red badge reports the divergence
+# (this surface has no minimum).
 
 # %%
 explorer = gradient_descent_explorer(function="saddle", start=(1.8, 0.0), steps=150)
@@ -1523,14 +1302,13 @@ explorer
 # <details><summary><b>Check yourself.</b> Why can noise not push the iterate out of a
 # (strict) local minimum in the same way?</summary>
 #
-# At a minimum every direction curves upward: a random kick is pulled back, by the factor
-# $1 - \eta\lambda < 1$ along each eigen-direction. At a saddle point one direction has a
-# negative eigenvalue $\lambda < 0$, where the kick is *amplified* by $1 - \eta\lambda > 1$
-# per step. Large noise can still hop over the barrier of a shallow minimum.
+# At a minimum a kick along each eigen-direction is multiplied by $1 - \eta\lambda < 1$:
+# pulled back. At a saddle one eigenvalue is negative, and the kick is *amplified* by
+# $1 - \eta\lambda > 1$ per step. Large noise can still hop over a shallow minimum's barrier.
 # </details>
 
 # %% [markdown]
-# ## 14. Nesterov: PyTorch's form and its stability limit (optional)
+# ## 13. Nesterov: PyTorch's form and its stability limit (optional)
 #
 # `torch.optim.SGD(momentum=β, nesterov=True)` computes the gradient at the current
 # parameters only,
@@ -1538,11 +1316,10 @@ explorer
 # $$b_t = \beta\, b_{t-1} + \nabla f(y_t), \qquad y_{t+1} = y_t - \eta\,\big(\nabla f(y_t)
 # + \beta\, b_t\big),$$
 #
-# which is the method of section 9 written for the look-ahead points
-# $y_t = x_t - \eta\beta v_{t-1}$ (substitute and use $b_t = v_t$; Sutskever et al., 2013,
-# popularized it for deep learning). We run the look-ahead form as written in section 9 and
-# compare its look-ahead points with PyTorch's iterates (computed by `course.optim`), then
-# race the three methods on the bowl at $\eta = 0.05$, $\beta = 0.9$.
+# the method of section 9 written for the look-ahead points $y_t = x_t - \eta\beta v_{t-1}$
+# (substitute and use $b_t = v_t$; Sutskever et al., 2013, popularized it for deep
+# learning). We compare the look-ahead points of section 9's form with PyTorch's iterates
+# (from `course.optim`), then race three methods on the bowl at $\eta = 0.05$, $\beta = 0.9$.
 
 
 # %%
@@ -1582,6 +1359,64 @@ for name in ("gd", "momentum", "nesterov"):
 # PyTorch's form, is a smaller stability limit $2(1 + \beta)/((1 + 2\beta)L)$ (printed
 # above): at the same $\eta$ and $\beta$ it can diverge where heavy-ball momentum still
 # converges.
+
+# %% [markdown]
+# ## 14. Adam's bias correction and scale invariance (optional)
+#
+# Without the bias correction Adam's first step would be $\eta \cdot 0.1/\sqrt{0.001}
+# \approx 3.2\eta$, because $v$ starts even further below its target than $m$. We feed
+# `adam_step` a constant gradient with two very different coordinates and print the moments.
+
+
+# %%
+# check: L02 adam bias correction
+def adam_moments(gradients, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    """adam_step from x = 0 on gradients (T, D), one per step. Returns m, v, the corrected
+    m_hat, v_hat and the steps x_{t+1} - x_t, each (T, D)."""
+    x, state = np.zeros(gradients.shape[1]), {}
+    m, v, steps = [], [], []
+    for g in gradients:
+        x_new, state = adam_step(x, g, state, lr, beta1=beta1, beta2=beta2, eps=eps)
+        m.append(state["m"])
+        v.append(state["v"])
+        steps.append(x_new - x)
+        x = x_new
+    m, v = np.array(m), np.array(v)
+    t = np.arange(1, len(gradients) + 1)[:, None]  # (T, 1): the step counter from 1
+    return m, v, m / (1 - beta1**t), v / (1 - beta2**t), np.array(steps)
+
+
+# %%
+m, v, m_hat, v_hat, steps = adam_moments(np.tile([1.0, 0.001], (10_000, 1)))
+print("gradient c = (1, 0.001) at every step, lr = 1e-3; first coordinate unless marked")
+print(f"{'t':>6s} {'m_t':>8s} {'m_hat':>8s} {'v_t':>9s} {'v_hat':>8s} {'step/lr':>8s} "
+      f"{'step/lr (c=0.001)':>18s} {'uncorrected m/sqrt(v)':>22s}")  # fmt: skip
+for t in (1, 2, 3, 10, 100, 1000, 10_000):
+    k = t - 1
+    print(
+        f"{t:6d} {m[k, 0]:8.4f} {m_hat[k, 0]:8.4f} {v[k, 0]:9.6f} {v_hat[k, 0]:8.4f} "
+        f"{-steps[k, 0] / 1e-3:8.4f} {-steps[k, 1] / 1e-3:18.4f} "
+        f"{m[k, 0] / np.sqrt(v[k, 0]):22.4f}"
+    )
+
+# %% [markdown]
+# With the correction every step has length $\eta$ in each coordinate (up to the tiny
+# $\varepsilon$), whether the gradient is 1 or 0.001; without it the early steps would be up
+# to 3.2 times too long, when the parameters are least settled. A loss multiplied by $c$ has
+# the same minimum, but gradient descent's good learning rates move by the factor $1/c$,
+# while Adam's step does not change. Both run with $\eta = 0.05$ for 200 steps on the bowl
+# multiplied by $c = 0.01, 1, 100$:
+
+# %%
+for c in (0.01, 1.0, 100.0):
+    for name, step in (("GD", sgd_step), ("Adam", adam_step)):
+        path = minimize(step, lambda x, c=c: c * bowl.grad(x), bowl.start, 200, lr=0.05)
+        status = f"diverged at step {len(path) - 1}" if len(path) < 201 else "ok"
+        print(f"{name:4s} on {c:>4g} f: f after 200 steps = {bowl.value(path[-1]):9.2e} ({status})")
+
+# %% [markdown]
+# Gradient descent crawls for $c = 0.01$ and diverges for $c = 100$; Adam reaches the same
+# point for all three.
 
 # %% [markdown]
 # ## 15. The loss of a deep network is not convex (optional)
