@@ -189,12 +189,22 @@ class Worker:
             self.private = None
 
 
-def _raise_remote(error: list) -> None:
-    name, mro, message = error
-    for candidate in mro:  # the first builtin exception class in its MRO, e.g. LinAlgError
-        kind = getattr(builtins, candidate, None)
-        if isinstance(kind, type) and issubclass(kind, Exception):
-            raise kind(message)
+#: Exceptions with a control-flow meaning: raised into the instructor's test code they could
+#: end a ``map``/``for`` early (``all(map(check, cases))`` would then pass on nothing).
+_CONTROL_FLOW = (StopIteration, StopAsyncIteration)
+
+
+def _raise_remote(error: list, iterating: bool = False) -> None:
+    """Raise the student's exception on this side as the first builtin exception class in
+    its MRO (``LinAlgError`` -> ``ValueError``), with its message."""
+    name, mro, message = (list(error) + ["", [], ""])[:3]
+    for candidate in mro if type(mro) is list else []:
+        kind = getattr(builtins, str(candidate), None)
+        if not (isinstance(kind, type) and issubclass(kind, Exception)):
+            continue
+        if issubclass(kind, _CONTROL_FLOW) and not (iterating and kind is StopIteration):
+            break
+        raise kind(str(message))
     raise RuntimeError(f"{name}: {message}")
 
 
@@ -206,8 +216,8 @@ class _Remote:
         object.__setattr__(self, "_target", target)  # a name (str) or a wire.Ref
         object.__setattr__(self, "_label", label)
 
-    def _call(self, attr, args, kwargs):
-        return self._session.call(self._target, attr, args, kwargs)
+    def _call(self, attr, args, kwargs, iterating=False):
+        return self._session.call(self._target, attr, args, kwargs, iterating)
 
     def __call__(self, *args, **kwargs):
         return self._call(None, args, kwargs)
@@ -233,7 +243,7 @@ class _Remote:
             return
         while True:
             try:
-                item = iterator._call("__next__", (), {})
+                item = iterator._call("__next__", (), {}, iterating=True)
             except StopIteration:
                 return
             yield item
@@ -272,12 +282,12 @@ class _Session:
             return value._target
         raise wire.CannotCross(f"a {type(value).__name__} cannot be passed to the student's code")
 
-    def call(self, target, attr, args, kwargs):
+    def call(self, target, attr, args, kwargs, iterating=False):
         answer = self.request({"op": "call", "target": self._target(target), "attr": attr,
                                "args": self._encode(list(args)),
                                "kwargs": self._encode(dict(kwargs))})
         if "error" in answer:
-            _raise_remote(answer["error"])
+            _raise_remote(answer["error"], iterating)
         for before, after in zip(args, self._decode(answer["args"]), strict=False):
             _write_back(before, after)
         for key, after in self._decode(answer["kwargs"]).items():

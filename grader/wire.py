@@ -37,7 +37,7 @@ __all__ = ["MAX_MESSAGE", "CannotCross", "Ref", "RngTable", "decode", "encode", 
            "send_message"]
 
 #: Largest message either side accepts (bytes).
-MAX_MESSAGE = 512 * 1024**2
+MAX_MESSAGE = 128 * 1024**2
 _KINDS = "biufc"
 
 

@@ -80,6 +80,20 @@ def test_generators_stay_in_step_across_the_wire():
     assert caller.integers(1000) == expected.integers(1000)  # the caller goes on from there
 
 
+def test_remote_exceptions_keep_their_builtin_class_but_cannot_end_a_loop():
+    from grader.referee import _raise_remote
+
+    with pytest.raises(ValueError, match="singular"):  # numpy's LinAlgError is a ValueError
+        _raise_remote(["LinAlgError", ["LinAlgError", "ValueError", "Exception"], "singular"])
+    for forged in (["StopIteration", ["StopIteration", "Exception"], ""],
+                   ["X", ["KeyboardInterrupt", "SystemExit", "StopAsyncIteration"], ""],
+                   ["X", "not a list", ""], ["X"]):
+        with pytest.raises(RuntimeError):
+            _raise_remote(forged)
+    with pytest.raises(StopIteration):  # only while the referee iterates a remote iterator
+        _raise_remote(["StopIteration", ["StopIteration", "Exception"], ""], iterating=True)
+
+
 def test_solution_names():
     assert solution_names("import numpy as np\nx: int = 3\ndef f():\n    pass\nA = B = 1") == [
         "x", "f", "A", "B"]
