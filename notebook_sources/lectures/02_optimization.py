@@ -129,12 +129,11 @@ print(f"max |grad of the average - average of the 200 gradients| = {difference:.
 # %% [markdown]
 # ## 2. Gradient descent in one dimension
 #
-# Picture a climber on a mountain in thick fog who wants to get down to the valley. She
-# cannot see the valley; she can only feel the slope of the ground under her feet. So she
-# takes a step downhill, feels again, steps again — and stops when the ground feels flat.
-# That is gradient descent on a function $f(x)$ of one variable: the slope is $f'(x)$, the
-# step length is set by the **learning rate** $\eta > 0$, and "flat" means that the slope
-# is smaller than a tolerance $\varepsilon$:
+# A climber in thick fog wants to get down to the valley. She can only feel the slope under
+# her feet, so she takes a step downhill, feels again, steps again, and stops when the ground
+# feels flat. That is gradient descent on a function $f(x)$: the slope is $f'(x)$, the step
+# length is set by the **learning rate** $\eta > 0$, and "flat" means a slope smaller than a
+# tolerance $\varepsilon$:
 #
 # $$x_{t+1} = x_t - \eta\, f'(x_t), \qquad \text{stop when } |f'(x_t)| < \varepsilon .$$
 #
@@ -303,13 +302,7 @@ explorer
 # direction of **steepest descent**, and it is perpendicular to the contour line through
 # $x$. Our example is the elongated bowl $f(x, y) = \frac12(x^2 + 20y^2)$
 # (`"ill_conditioned"` in `course.surfaces`), whose gradient is $(x, 20y)$; we check the
-# hand-written gradient with finite differences.
-
-# %%
-bowl = surfaces.get("ill_conditioned")
-point = np.array([-2.0, 1.0])
-error = gradcheck.check_gradient(bowl.value, point.copy(), bowl.grad(point), name="(x, y)")
-print(f"f = {bowl.title}; gradient at {point}: {bowl.grad(point)}, check: rel. error {error:.0e}")
+# hand-written gradient with finite differences below.
 
 # %% [markdown]
 # How large may $\eta$ be? Along each axis the bowl is a parabola: $\frac12 x^2$ with
@@ -321,43 +314,41 @@ print(f"f = {bowl.title}; gradient at {point}: {bowl.grad(point)}, check: rel. e
 # slow gradient descent is.
 
 # %%
+bowl = surfaces.get("ill_conditioned")
+point = np.array([-2.0, 1.0])
+error = gradcheck.check_gradient(bowl.value, point.copy(), bowl.grad(point), name="(x, y)")
+print(f"f = {bowl.title}; gradient at {point}: {bowl.grad(point)}, check: rel. error {error:.0e}")
 mu, L_max = bowl.curvature
-print(f"curvatures mu = {mu:g}, L = {L_max:g}, condition number {L_max / mu:g}")
-print(f"stable for lr < 2/L = {2 / L_max:g}")
+print(f"curvatures mu = {mu:g}, L = {L_max:g}, condition number {L_max / mu:g}; "
+      f"stable for lr < 2/L = {2 / L_max:g}")  # fmt: skip
 bowl_runs = {}
 for lr in (0.01, 0.05, bowl.lr, 0.105):
     bowl_runs[lr] = minimize(sgd_step, bowl.grad, bowl.start, 100, lr=lr)
-    print(
-        f"lr = {lr:<5g}: factors per step x: {1 - lr * mu:+.3f}, y: {1 - lr * L_max:+.3f}; "
-        f"f after 100 steps = {bowl.value(bowl_runs[lr][-1]):.2e}"
-    )
+    print(f"lr = {lr:<5g}: factors per step x: {1 - lr * mu:+.3f}, y: {1 - lr * L_max:+.3f}; "
+          f"f after 100 steps = {bowl.value(bowl_runs[lr][-1]):.2e}")  # fmt: skip
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 draw_surface(bowl, axes[0])
 gx, gy = np.meshgrid(np.linspace(-2.7, 2.7, 10), np.linspace(-2.7, 2.7, 10))
-field = bowl.grad(np.stack([gx, gy], axis=-1))  # (10, 10, 2)
-norm = np.linalg.norm(field, axis=-1, keepdims=True)
-axes[0].quiver(gx, gy, *np.moveaxis(-field / norm, -1, 0), color="0.35", width=0.004)
-path = bowl_runs[bowl.lr]
-axes[0].plot(path[:, 0], path[:, 1], "o-", ms=3, color="#d62728", label=f"GD, lr = {bowl.lr:g}")
+field = -bowl.grad(np.stack([gx, gy], axis=-1))  # (10, 10, 2)
+field /= np.linalg.norm(field, axis=-1, keepdims=True)
+axes[0].quiver(gx, gy, field[..., 0], field[..., 1], color="0.35", width=0.004)
+axes[0].plot(*bowl_runs[bowl.lr].T, "o-", ms=3, color="#d62728", label=f"GD, lr = {bowl.lr:g}")
 axes[0].set_title("-∇f (arrows, normalized) and a descent path")
 axes[0].legend(loc="lower right")
 for lr, path in bowl_runs.items():
     axes[1].semilogy(bowl.value(path), label=f"lr = {lr:g}")
-axes[1].set_ylim(1e-12, 1e4)
-axes[1].set_xlabel("step t")
-axes[1].set_ylabel("f(x_t)")
-axes[1].set_title("too small: slow; near 2/L: zigzag; above 2/L: divergence")
+axes[1].set(ylim=(1e-12, 1e4), xlabel="step t", ylabel="f(x_t)",
+            title="too small: slow; near 2/L: zigzag; above 2/L: divergence")  # fmt: skip
 axes[1].legend()
 plt.show()
 
 # %% [markdown]
 # **Exercise.** Cells that start with `# exercise:` are for you: replace the `None`, run the
 # cell, and it says at once whether the answer is right; a solution is folded below each.
-# The quadratic $f(x) = \frac12 x^\top A x$ with $A = \begin{pmatrix} 3 & 1 \\ 1 & 3
-# \end{pmatrix}$ has the gradient $Ax$ and the Hessian $A$. What is the largest learning rate
-# for which gradient descent converges from every start? (The cell computes the threshold
-# from the eigenvalues of $A$ and checks your number.)
+# $f(x) = \frac12 x^\top A x$ with $A = \begin{pmatrix} 3 & 1 \\ 1 & 3 \end{pmatrix}$ has
+# the gradient $Ax$ and the Hessian $A$. What is the largest learning rate for which gradient
+# descent converges from every start?
 
 # %%
 # exercise: largest stable learning rate
@@ -376,9 +367,8 @@ grading.exercise("largest stable lr", answer, 2 / np.linalg.eigvalsh(A_ex).max()
 # grading.exercise("largest stable lr", answer, 2 / np.linalg.eigvalsh(A_ex).max(),
 #                  hint="eta < 2/L, L the largest eigenvalue of A: try A (1, 1) and A (1, -1)")
 # ```
-# Along the eigenvector $(1, 1)$ the step multiplies the coordinate by $1 - 4\eta$, which
-# stays inside $(-1, 1)$ for $\eta < 1/2$; at $\eta = 1/2$ that component bounces, as
-# $x^2$ did at $\eta = 1$. The direction $(1, -1)$ alone would allow $\eta < 1$.
+# Along the eigenvector $(1, 1)$ the step multiplies the coordinate by $1 - 4\eta$: inside
+# $(-1, 1)$ for $\eta < 1/2$. The direction $(1, -1)$ alone would allow $\eta < 1$.
 # </details>
 
 # %% [markdown]
@@ -441,35 +431,19 @@ for p in critical:
         f"{classify(H)}"
     )
 
-# %% [markdown]
-# Gradient descent from a grid of 25 starting points ends in one of the four minima — which
-# one depends only on the start (its **basin of attraction**). No path ends at a saddle
-# point or at the maximum: it would have to start exactly on the thin set of points that
-# flow into one (section 12).
-
-# %%
-fig, ax = plt.subplots(figsize=(5.5, 5))
+fig, ax = plt.subplots(figsize=(5, 4.5))
 draw_surface(himmelblau, ax)
 ax.plot(*peak, "^", ms=10, color="#E69F00", mec="k", zorder=5)
-basin_colours = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
-end_distances, basin_counts = [], [0, 0, 0, 0]
-for sx in np.linspace(-4, 4, 5):
-    for sy in np.linspace(-4, 4, 5):
-        path = minimize(sgd_step, himmelblau.grad, [sx, sy], 300, lr=himmelblau.lr)
-        distances_to_minima = [np.hypot(*(path[-1] - np.array(m))) for m in himmelblau.minima]
-        basin = np.argmin(distances_to_minima)
-        end_distances.append(min(distances_to_minima))
-        basin_counts[basin] += 1
-        ax.plot(*path.T, "-", lw=1, color=basin_colours[basin])
-        ax.plot(sx, sy, "o", ms=4, color=basin_colours[basin])
 ax.set_title("Himmelblau: 4 minima (★), 4 saddles (✖), 1 maximum (▲)")
 plt.show()
-print(f"all 25 runs end within {max(end_distances):.1e} of a minimum; per minimum: {basin_counts}")
 
 # %% [markdown]
-# In a network with millions of parameters a minimum needs *all* eigenvalues of the Hessian
-# to be positive, and saddle points are far more common than minima; the loss of a network
-# is also not convex (sections 12 and 15 show both).
+# Which minimum gradient descent finds depends on where it starts (section 12 draws the
+# *basins of attraction*). In a network with millions of parameters a minimum needs *all*
+# eigenvalues of the Hessian to be positive, and saddle points are far more common than
+# minima (Dauphin et al., 2014); the noise of SGD (section 6) helps to escape them (Jin et
+# al., 2019; section 12). The loss of a deep network is also not convex: the straight line
+# between two equally good minima can cross a ridge (section 15).
 
 # %% [markdown]
 # ## 6. Stochastic gradient descent
@@ -600,20 +574,19 @@ explorer
 #
 # The noise floor of section 6 is proportional to $\eta$: a large rate makes fast progress
 # far from the minimum, a small rate settles close to it. A **learning-rate schedule**
-# $\eta_t$ gets both, starting large and ending small. Robbins and Monro (1951) showed that
-# SGD converges when $\sum_t \eta_t = \infty$ (the steps can travel any distance) and
-# $\sum_t \eta_t^2 < \infty$ (the noise they add stays bounded), which $\eta_t \propto 1/t$
-# satisfies. Four schedules in use, for $T$ steps from $\eta_0$ (the step $t$ counts from 0):
+# $\eta_t$ gets both, starting large and ending small. SGD converges when
+# $\sum_t \eta_t = \infty$ (the steps can travel any distance) and $\sum_t \eta_t^2 < \infty$
+# (the noise they add stays bounded; Robbins and Monro, 1951). Four schedules in use, for
+# $T$ steps from $\eta_0$ ($t$ counts from 0):
 #
 # * **step decay**: $\eta_t = \eta_0\, \gamma^{\lfloor t/s \rfloor}$, e.g. divide by 10
 #   every $s$ steps (the classic recipe for image classifiers);
 # * **cosine** (Loshchilov and Hutter, 2017): $\eta_t = \eta_{\min} + \frac12(\eta_0 -
-#   \eta_{\min})(1 + \cos(\pi t/T))$, smooth, with a long high phase and a gentle landing;
-# * **$1/t$**: $\eta_t = \eta_0/(1 + t/t_0)$, the Robbins–Monro schedule;
+#   \eta_{\min})(1 + \cos(\pi t/T))$, with a long high phase and a gentle landing;
+# * **$1/t$**: $\eta_t = \eta_0/(1 + t/t_0)$, which satisfies both conditions;
 # * **linear warmup**: $\eta_t = \eta_0 (t + 1)/W$ for the first $W$ steps, then constant
-#   (or followed by another schedule). At the start the gradients are large and Adam's
-#   second-moment estimates are still poor; a few small steps avoid an early blow-up
-#   (Goyal et al., 2017, use it for large batches).
+#   (or another schedule): a few small steps while the gradients are large and Adam's
+#   second moments still poor avoid an early blow-up (Goyal et al., 2017).
 
 
 # %%
@@ -639,12 +612,9 @@ def warmup(t, lr0, W):
 
 
 # %% [markdown]
-# Each function is checked against the scheduler of `torch.optim.lr_scheduler` that
-# implements it (the learning rate an optimizer uses at each of the $T$ steps); $1/t$ has
-# no scheduler of its own (`LambdaLR` takes any function). Then we rerun the noisiest case
-# of section 6 ($B = 1$, $\eta_0 = 0.1$, 10 epochs $= 2000$ steps) with each decaying
-# schedule and the same three seeds, and print the gap after the last step and averaged
-# over the last 200 steps.
+# Each function is checked against its scheduler in `torch.optim.lr_scheduler` ($1/t$ has
+# none; `LambdaLR` takes any function). Then we rerun the noisiest case of section 6
+# ($B = 1$, $\eta_0 = 0.1$, 2000 steps) with each schedule and three seeds.
 
 # %%
 T_S, LR0 = 2000, 0.1
@@ -701,28 +671,23 @@ for name, lrs in schedules.items():
     if name in floors:  # running mean over 50 steps, so that the levels show through the noise
         smooth = np.convolve(floors[name].mean(axis=0), np.ones(50) / 50, mode="valid")
         axes[1].semilogy(np.arange(len(smooth)) + 50, smooth, lw=1.2, label=name, **style)
-axes[0].set_xlabel("step t")
-axes[0].set_ylabel("learning rate η_t")
-axes[0].set_title(f"the schedules (η₀ = {LR0}, T = {T_S})")
+axes[0].set(xlabel="step t", ylabel="learning rate η_t", title=f"η₀ = {LR0}, T = {T_S}")
+axes[1].set(xlabel="step t", ylabel="L(θ_t) − L(θ*)",
+            title="SGD with B = 1 on least squares (3 seeds, mean over 50 steps)")  # fmt: skip
 axes[0].legend()
-axes[1].set_xlabel("step t")
-axes[1].set_ylabel("L(θ_t) − L(θ*)")
-axes[1].set_title("SGD with B = 1 on least squares (3 seeds, mean over 50 steps)")
 axes[1].legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# The constant rate stays at its noise floor; every decaying schedule ends far below it (the
-# last column). Warmup alone does not decay: after step 100 it is the constant rate, on the
-# same floor. Step decay drops the floor at each cut; cosine lowers it smoothly and spends
-# most of the steps at a high rate; $1/t$ decays early and then keeps a small rate for a
-# long time. In PyTorch a schedule is an object next to the optimizer: call
-# `scheduler.step()` once per epoch (or per step, as here) after `optimizer.step()`.
+# The constant rate stays at its noise floor; every decaying schedule ends far below it.
+# Step decay drops the floor at each cut, cosine lowers it smoothly, $1/t$ decays early and
+# then keeps a small rate (warmup alone does not decay: after step 100 it is the constant
+# rate). In PyTorch a schedule is an object next to the optimizer: call `scheduler.step()`
+# once per epoch (or per step, as here) after `optimizer.step()`.
 #
-# **Exercise.** A common recipe for Adam and large batches: linear warmup for $W$ steps, then
-# a cosine decay from $\eta_0$ to 0 over the remaining $T - W$ steps. Write it; the cell
-# compares your $\eta_t$ for all $t$ with PyTorch's `SequentialLR` of a `LinearLR` and a
-# `CosineAnnealingLR`.
+# **Exercise.** Linear warmup for $W$ steps, then a cosine from $\eta_0$ to 0 over the
+# remaining $T - W$ steps (a common recipe with Adam). The cell compares your $\eta_t$ with
+# PyTorch's `SequentialLR` of a `LinearLR` and a `CosineAnnealingLR`.
 
 # %%
 # exercise: warmup then cosine
@@ -771,11 +736,9 @@ grading.exercise("warmup_cosine(t) for t = 0..1999", None if None in mine else m
 # with $0 \le \beta < 1$ (typically $0.9$); $\beta = 0$ is gradient descent. Unrolled,
 # $v_t = \sum_{k \ge 0} \beta^k \nabla f(x_{t-k})$: gradients that agree from step to step
 # (along the valley) add up, to at most $\frac{1}{1 - \beta}$ times one gradient, while
-# gradients that flip sign (across the valley) cancel. Think of a heavy ball rolling down
-# the landscape, with friction $1 - \beta$. This **velocity** (or buffer) form is the one
-# that `torch.optim.SGD(momentum=β)` and `course.optim` implement (PyTorch calls $v$ the
-# `momentum_buffer`; its first buffer is the first gradient, the same as $\beta \cdot 0 +
-# \nabla f(x_0)$).
+# gradients that flip sign (across the valley) cancel: a heavy ball rolling with friction
+# $1 - \beta$. This **velocity** form is the one that `torch.optim.SGD(momentum=β)` and
+# `course.optim` implement (PyTorch's `momentum_buffer` $v$ starts as the first gradient).
 
 
 # %%
@@ -798,7 +761,6 @@ def momentum_step(x, grad, state, lr, beta=0.9):
 # steps $t - 1$ and $t$: the two forms are the same method when $\eta$ is constant, and
 # differ under a learning-rate schedule (the velocity form multiplies the remembered
 # gradients by the current rate, the heavy-ball form remembers steps taken at old rates).
-# We check the equivalence on the bowl.
 
 
 # %%
@@ -820,13 +782,12 @@ by_heavy_ball = heavy_ball(bowl.grad, bowl.start, lr=0.02, beta=0.9, num_steps=2
 print(f"max |velocity form - heavy-ball form| = {np.abs(by_velocity - by_heavy_ball).max():.1e}")
 
 # %% [markdown]
-# **How much momentum?** For small $\beta$ the flat direction is still slow; as $\beta$
-# grows the ball becomes faster, until it overshoots and oscillates around the minimum, and
-# for $\beta \to 1$ it hardly loses any energy. On a quadratic, the best $\beta$ for the
-# flattest direction (curvature $\mu$; critical damping) is $\beta^\star = (1 -
-# \sqrt{\eta\mu})^2$. **Too much momentum hurts**: below, at $\eta = 0.02$ on the bowl,
-# $\beta = 0.99$ is slower than no momentum at all. (Goh, 2017, explores this with
-# interactive figures.)
+# **How much momentum?** As $\beta$ grows the ball becomes faster, until it overshoots and
+# oscillates around the minimum; for $\beta \to 1$ it hardly loses any energy. On a
+# quadratic the best $\beta$ for the flattest direction (curvature $\mu$; critical damping)
+# is $\beta^\star = (1 - \sqrt{\eta\mu})^2$. **Too much momentum hurts**: at $\eta = 0.02$
+# on the bowl, $\beta = 0.99$ is slower than no momentum at all (Goh, 2017, explores this
+# with interactive figures).
 
 # %%
 lr_m = 0.02
@@ -838,9 +799,9 @@ for beta in (0.0, 0.5, beta_star, 0.9, 0.99):
 
 # %% [markdown]
 # **Try it yourself.** The explorer races gradient descent and momentum with $\beta = 0.99$
-# on the bowl: the ball shoots past the minimum and circles for a long time. Slide $\beta$
-# down to 0.9, 0.75 and 0.5 and compare; then raise $\eta$ — the line under the plot gives
-# the stability limit $2(1 + \beta)/L$ of momentum, larger than $2/L$ for gradient descent.
+# on the bowl: the ball circles the minimum for a long time. Slide $\beta$ down to 0.9, 0.75
+# and 0.5; then raise $\eta$ (the line under the plot gives momentum's stability limit
+# $2(1 + \beta)/L$, larger than $2/L$).
 
 # %%
 explorer = gradient_descent_explorer(
@@ -849,22 +810,24 @@ explorer = gradient_descent_explorer(
 explorer
 
 # %% [markdown]
-# **Exercises.** The checks below compare your numbers with `torch.optim.SGD(momentum=β)`,
-# run by this helper.
+# **Exercises.** The checks compare your numbers with `torch.optim.SGD(momentum=β)`.
 
 
 # %%
-def torch_momentum_path(grad_fn, x0, lr, beta, num_steps):
-    """Iterates (num_steps + 1,) of torch.optim.SGD(lr, momentum=beta) on a 1-D function
-    with derivative grad_fn, from x0."""
-    x = torch.tensor([x0], dtype=torch.float64)
-    opt = torch.optim.SGD([x], lr=lr, momentum=beta)
-    path = [x0]
+# check: L02 the torch.optim reference
+import torch  # noqa: E402, F811 (the check cells run on their own in the tests)
+
+
+def torch_path(grad_fn, x0, optimizer_class, num_steps, **kwargs):
+    """Iterates (num_steps + 1, D) of a torch.optim optimizer from x0 with p.grad = grad_fn(p)."""
+    p = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+    opt = optimizer_class([p], **kwargs)
+    points = [p.detach().clone().numpy()]
     for _ in range(num_steps):
-        x.grad = grad_fn(x.detach().clone())
+        p.grad = grad_fn(p).detach()
         opt.step()
-        path.append(x.item())
-    return np.array(path)
+        points.append(p.detach().clone().numpy())
+    return np.array(points)
 
 
 # %% [markdown]
@@ -874,7 +837,8 @@ def torch_momentum_path(grad_fn, x0, lr, beta, num_steps):
 # %%
 # exercise: two momentum steps
 answer = None  # your code here: [x_1, x_2]
-grading.exercise("[x_1, x_2]", answer, torch_momentum_path(lambda x: 2 * x, 1.0, 0.1, 0.9, 2)[1:],
+x_torch = torch_path(lambda x: 2 * x, [1.0], torch.optim.SGD, 2, lr=0.1, momentum=0.9)
+grading.exercise("[x_1, x_2]", answer, x_torch[1:, 0],
                  hint="v_0 = f'(x_0) = 2; x_1 = x_0 - 0.1 v_0; v_1 = 0.9 v_0 + f'(x_1)")
 
 # %% [markdown]
@@ -886,11 +850,11 @@ grading.exercise("[x_1, x_2]", answer, torch_momentum_path(lambda x: 2 * x, 1.0,
 # x1 = 1.0 - 0.1 * v0  # 0.8
 # v1 = 0.9 * v0 + 2 * x1  # 1.8 + 1.6 = 3.4
 # answer = [x1, x1 - 0.1 * v1]  # [0.8, 0.46]
-# grading.exercise("[x_1, x_2]", answer, torch_momentum_path(lambda x: 2 * x, 1.0, 0.1, 0.9, 2)[1:],
+# x_torch = torch_path(lambda x: 2 * x, [1.0], torch.optim.SGD, 2, lr=0.1, momentum=0.9)
+# grading.exercise("[x_1, x_2]", answer, x_torch[1:, 0],
 #                  hint="v_0 = f'(x_0) = 2; x_1 = x_0 - 0.1 v_0; v_1 = 0.9 v_0 + f'(x_1)")
 # ```
-# Gradient descent would be at $x_2 = 0.8^2 = 0.64$: the remembered gradient has carried
-# the ball further.
+# Gradient descent would be at $x_2 = 0.64$: the remembered gradient carried the ball further.
 # </details>
 #
 # *The effective step of momentum.* On a straight slope, $f(x) = cx$, the gradient is $c$
@@ -900,7 +864,7 @@ grading.exercise("[x_1, x_2]", answer, torch_momentum_path(lambda x: 2 * x, 1.0,
 # %%
 # exercise: effective step of momentum
 answer = None  # your code here: (x_t - x_{t+1}) / (lr c) for large t
-path = torch_momentum_path(lambda x: torch.ones_like(x), 0.0, 0.01, 0.9, 500)  # c = 1
+path = torch_path(torch.ones_like, [0.0], torch.optim.SGD, 500, lr=0.01, momentum=0.9)[:, 0]
 grading.exercise("step / (lr c)", answer, (path[-2] - path[-1]) / 0.01,
                  hint="v = c (1 + beta + beta^2 + ...), a geometric series")
 
@@ -910,13 +874,12 @@ grading.exercise("step / (lr c)", answer, (path[-2] - path[-1]) / 0.01,
 # ```python
 # # exercise: effective step of momentum
 # answer = 1 / (1 - 0.9)  # v -> c / (1 - beta): 10 times the gradient-descent step
-# path = torch_momentum_path(lambda x: torch.ones_like(x), 0.0, 0.01, 0.9, 500)  # c = 1
+# path = torch_path(torch.ones_like, [0.0], torch.optim.SGD, 500, lr=0.01, momentum=0.9)[:, 0]
 # grading.exercise("step / (lr c)", answer, (path[-2] - path[-1]) / 0.01,
 #                  hint="v = c (1 + beta + beta^2 + ...), a geometric series")
 # ```
-# The effective learning rate of momentum is $\eta/(1 - \beta)$: $10\eta$ for
-# $\beta = 0.9$, $100\eta$ for $\beta = 0.99$. This is why $\eta$ is usually lowered when
-# $\beta$ is raised.
+# The effective learning rate of momentum is $\eta/(1 - \beta)$ ($100\eta$ for
+# $\beta = 0.99$): lower $\eta$ when you raise $\beta$.
 # </details>
 
 # %% [markdown]
@@ -950,21 +913,19 @@ grading.exercise("step / (lr c)", answer, (path[-2] - path[-1]) / 0.01,
 # $$x_{t+1} = x_t - \frac{\eta}{\sqrt{\varepsilon + \sum_{j=0}^{t} \lVert \nabla f(x_j)
 # \rVert^2}}\, \nabla f(x_t) .$$
 #
-# Written with the norm, as here, there is one step size for all coordinates, and it shrinks
-# automatically where the gradients have been large. The version used in practice (and in
-# `torch.optim.Adagrad`) applies the same formula **per coordinate**:
-# $G_t = \sum_{j \le t} \nabla f(x_j) \odot \nabla f(x_j)$ (element-wise squares) and
-# $x_{t+1} = x_t - \eta\, \nabla f(x_t) / (\sqrt{G_t} + \varepsilon)$ (PyTorch puts
-# $\varepsilon$ outside the root). A coordinate with large gradients gets small steps, one with
-# small gradients large steps, so the elongated bowl looks round to it. Its weakness: $G_t$
-# only grows, so the steps shrink like $1/\sqrt t$ even where progress is still needed.
+# Written with the norm, there is one step size for all coordinates, which shrinks where the
+# gradients have been large. The version used in practice (`torch.optim.Adagrad`) applies
+# the formula **per coordinate**: $G_t = \sum_{j \le t} \nabla f(x_j)^2$ (element-wise) and
+# $x_{t+1} = x_t - \eta\, \nabla f(x_t) / (\sqrt{G_t} + \varepsilon)$. A coordinate with
+# large gradients gets small steps, one with small gradients large steps, so the elongated
+# bowl looks round to it. Its weakness: $G_t$ only grows, so the steps shrink like
+# $1/\sqrt t$ even where progress is still needed.
 
 
 # %%
 # check: L02 adagrad
 def adagrad_norm(grad, x0, lr, num_steps, eps=1e-10):
-    """x <- x - lr grad(x) / sqrt(eps + sum of |grad|^2 so far): one step size for all
-    coordinates. Returns the iterates (num_steps + 1, D). grad: (D,) -> (D,)."""
+    """x <- x - lr grad(x) / sqrt(eps + sum of |grad|^2 so far); iterates (num_steps + 1, D)."""
     x = np.asarray(x0, dtype=np.float64)
     total = 0.0
     path = [x]
@@ -977,9 +938,8 @@ def adagrad_norm(grad, x0, lr, num_steps, eps=1e-10):
 
 
 # %% [markdown]
-# **RMSprop** (Tieleman and Hinton, 2012, in a lecture of their online course) replaces the
-# sum by an exponential moving average $s_t$ of the squared gradients, so that old
-# gradients are forgotten and the step size does not decay to zero:
+# **RMSprop** (Tieleman and Hinton, 2012) replaces the sum by an exponential moving average
+# $s_t$ of the squared gradients, so that old gradients are forgotten:
 #
 # $$s_t = \alpha\, s_{t-1} + (1 - \alpha)\, \nabla f(x_t)^2, \qquad
 # x_{t+1} = x_t - \frac{\eta}{\sqrt{s_t} + \varepsilon}\, \nabla f(x_t)
@@ -996,11 +956,8 @@ def rmsprop_step(x, grad, state, lr, alpha=0.99, eps=1e-8):
 
 
 # %% [markdown]
-# We run gradient descent, the two Adagrads (the per-coordinate one from `course.optim`) and
-# RMSprop on the bowl.
-
 # %%
-adaptive_paths = {
+adaptive_paths = {  # per-coordinate Adagrad from course.optim
     "GD": minimize(sgd_step, bowl.grad, bowl.start, 100, lr=bowl.lr),
     "Adagrad (norm)": adagrad_norm(bowl.grad, bowl.start, lr=1.0, num_steps=100),
     "Adagrad": optim.run(bowl, optim.Stepper("adagrad", 1.0), steps=100).points,
@@ -1008,24 +965,23 @@ adaptive_paths = {
 }
 fig, ax = plt.subplots(figsize=(6, 4))
 draw_surface(bowl, ax)
-for (name, path), colour in zip(
-    adaptive_paths.items(), ["#0072B2", "#56B4E9", "#009E73", "#E69F00"], strict=True
-):
+for (name, path), colour in zip(adaptive_paths.items(), ["#0072B2", "#56B4E9", "#009E73",
+                                                          "#E69F00"], strict=True):  # fmt: skip
     ax.plot(*path[:40].T, "o-", ms=2, lw=1, color=colour, label=name)
     print(f"{name:15s}: f after 10 steps {bowl.value(path[10]):.2e}, after 100 "
           f"{bowl.value(path[100]):.2e}")
-ax.set_title("the first 40 steps on the bowl")
+ax.set_title("GD, Adagrad, RMSprop: the first 40 steps on the bowl")
 ax.legend(loc="lower right", fontsize=8)
 plt.show()
 
 # %% [markdown]
-# The norm version of Adagrad moves along the gradient, like gradient descent, with a
-# step size that adapts; the per-coordinate versions bend the path towards the minimum,
-# because the steep $y$ coordinate gets a smaller rate than the flat $x$ coordinate.
+# The norm version of Adagrad moves along the gradient, like gradient descent; the
+# per-coordinate versions bend the path towards the minimum, because the steep $y$
+# coordinate gets a smaller rate than the flat $x$ coordinate.
 #
 # **Adam** (Kingma and Ba, 2015) combines momentum with RMSprop's per-coordinate scaling. It
-# keeps moving averages of the gradient (the first moment $m$) and of its square (the
-# second moment $v$), corrects both for their start at zero, and steps:
+# keeps moving averages of the gradient ($m$) and of its square ($v$), corrects both for
+# their start at zero, and steps:
 #
 # $$m_t = \beta_1 m_{t-1} + (1 - \beta_1)\nabla f(x_t), \qquad
 # v_t = \beta_2 v_{t-1} + (1 - \beta_2)\nabla f(x_t)^2, \qquad m_0 = v_0 = 0,$$
@@ -1049,9 +1005,9 @@ def adam_step(x, grad, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 
 
 # %% [markdown]
-# **Exercise.** *Adam's first step.* At step 1 the gradient is $g = -0.5$ (one
-# coordinate), $\eta = 0.01$, default $\beta$s and $\varepsilon$. Give the step
-# $x_1 - x_0$ with the bias correction (as `torch.optim.Adam` takes it) and without it.
+# **Exercise.** *Adam's first step.* The first gradient is $g = -0.5$ (one coordinate),
+# $\eta = 0.01$, default $\beta$s and $\varepsilon$. Give $x_1 - x_0$ with the bias
+# correction (as `torch.optim.Adam`) and without it.
 
 # %%
 # exercise: Adam's first step
@@ -1085,30 +1041,13 @@ grading.exercise("[corrected, uncorrected]", answer, [x_torch.item(), uncorrecte
 # </details>
 
 # %% [markdown]
-# **Check against PyTorch.** The four step functions of this lecture must take exactly the
-# steps of `torch.optim`. We run each for 300 steps on the bowl and on Rosenbrock's function
-# (section 11) with both, PyTorch's gradients coming from autograd, and print the largest
-# difference between the two trajectories (float64).
+# **Check against PyTorch.** The four step functions must take exactly the steps of
+# `torch.optim`: 300 steps of each on the bowl and on Rosenbrock's function (section 11),
+# PyTorch's gradients from autograd, float64.
 
 # %%
 # check: L02 update rules against torch.optim
-import torch  # noqa: E402, F811 (a self-contained check cell)
-
-from course import surfaces  # noqa: E402, F811
-
-
-def torch_path(surface, optimizer_class, num_steps, **kwargs):
-    """Iterates (num_steps + 1, D) of a torch.optim optimizer from surface.start."""
-    p = torch.tensor(surface.start, dtype=torch.float64, requires_grad=True)
-    opt = optimizer_class([p], **kwargs)
-    points = [p.detach().clone().numpy()]
-    for _ in range(num_steps):
-        opt.zero_grad()
-        surface.value(p).backward()
-        opt.step()
-        points.append(p.detach().clone().numpy())
-    return np.array(points)
-
+from course import surfaces  # noqa: E402, F811 (the check cells run on their own in tests)
 
 RULES = {  # name: (our step, its hyperparameters, the torch.optim class, its arguments)
     "SGD": (sgd_step, {"lr": 1e-3}, torch.optim.SGD, {"lr": 1e-3}),
@@ -1121,7 +1060,9 @@ for surface_name in ("ill_conditioned", "rosenbrock"):
     surface = surfaces.get(surface_name)
     for rule, (step, hyper, optimizer_class, kwargs) in RULES.items():
         ours = minimize(step, surface.grad, surface.start, 300, **hyper)
-        difference = np.abs(ours - torch_path(surface, optimizer_class, 300, **kwargs)).max()
+        theirs = torch_path(lambda p: torch.autograd.grad(surface.value(p), p)[0],
+                            surface.start, optimizer_class, 300, **kwargs)  # fmt: skip
+        difference = np.abs(ours - theirs).max()
         print(f"{surface_name:16s} {rule:9s} max |ours - torch.optim| = {difference:.1e}")
         assert difference < 1e-10 and np.abs(ours[-1] - ours[0]).max() > 0.1
 
@@ -1145,8 +1086,7 @@ for surface_name in ("ill_conditioned", "rosenbrock"):
 # What is its effective learning rate after $t$ steps? And RMSprop's, for large $t$?</summary>
 #
 # $G_t = t c^2$, so $\eta/\sqrt{G_t} = \eta/(|c|\sqrt t)$: it decays like $1/\sqrt t$. For
-# RMSprop $s_t = (1 - \alpha^t) c^2 \to c^2$, so the rate tends to $\eta/|c|$ and stays there:
-# the step length tends to $\eta$.
+# RMSprop $s_t \to c^2$: the rate tends to $\eta/|c|$, the step length to $\eta$.
 # </details>
 
 # %% [markdown]
@@ -1154,12 +1094,10 @@ for surface_name in ("ill_conditioned", "rosenbrock"):
 #
 # Rosenbrock's function $f(x, y) = (1 - x)^2 + 100(y - x^2)^2$ (Rosenbrock, 1960) is a classic
 # test: its minimum $(1, 1)$ lies at the bottom of a long, curved, narrow valley, steep across
-# and almost flat along. The four step functions of this lecture start at $(-1.2, 1)$ and get
-# $N = 1000$ steps with their default hyperparameters ($\beta = 0.9$, $\beta_1 = 0.9$,
-# $\beta_2 = 0.999$, $\alpha = 0.99$). A race with a single learning rate would be unfair —
-# Adam's $\eta$ is a step length, gradient descent's a multiplier of the gradient — so each
-# gets the best of 9 learning rates between $10^{-4}$ and $1$ (by the loss after $N$ steps;
-# runs that diverge are out).
+# and almost flat along. The four step functions start at $(-1.2, 1)$ and get $N = 1000$
+# steps with their default $\beta$s and $\alpha$. One learning rate for all would be unfair
+# (Adam's $\eta$ is a step length, gradient descent's a multiplier of the gradient), so each
+# gets the best of 9 rates between $10^{-4}$ and $1$ (by the final loss; diverging runs are out).
 
 # %%
 rosenbrock = surfaces.get("rosenbrock")
@@ -1204,47 +1142,48 @@ axes[1].legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# The table is one race on one function with default hyperparameters: it shows the
-# character of each rule more than a general ranking. Gradient descent is held back by the
-# steep walls: its $\eta$ must stay below $2/L$ of the steepest curvature, and it then crawls
-# along the flat floor of the valley. Momentum builds up speed along the floor. RMSprop
-# without momentum takes steps of nearly fixed length and rattles between the walls of the
-# narrow valley (its loss zigzags); Adam's momentum averages the rattling out and follows
-# the floor. On another function, or with other $\beta$s, the order changes — which is why
-# practice starts from well-tested defaults and tunes the learning rate first.
+# One race on one function shows the character of each rule more than a ranking. Gradient
+# descent's $\eta$ must stay below $2/L$ of the steep walls, so it crawls along the flat
+# floor; momentum builds up speed there. RMSprop takes steps of nearly fixed length and
+# rattles between the walls (its loss zigzags); Adam's momentum averages the rattling out.
+# With other functions or $\beta$s the order changes: start from well-tested defaults and
+# tune the learning rate first. The last two columns compare with `course.optim`, which the
+# explorer runs: the same steps up to rounding for 300 steps; RMSprop's rattling path is
+# chaotic, and a difference in the last bit grows until it is visible by step 1000.
 #
-# The last two columns compare with `course.optim`, which the explorer runs: the same steps
-# up to rounding for the first 300 steps. RMSprop's rattling path is chaotic: a difference
-# in the last bit of the arithmetic grows until it is visible by step 1000. The rule is the
-# same; the path is sensitive.
-#
-# **Try it yourself.** All six optimizers (Nesterov and Adagrad too) on Rosenbrock, with
-# one shared $\eta = 10^{-3}$ (the explorer has a single learning-rate slider): compare with
-# the tuned race above, then move $\eta$, $\beta$ and the start point, or pick another
-# function from the menu.
+# **Try it yourself.** All six optimizers (Nesterov and Adagrad too) on Rosenbrock with one
+# shared $\eta = 10^{-3}$: compare with the tuned race, then move $\eta$, $\beta$ and the
+# start, or pick another function from the menu.
 
 # %%
 explorer = gradient_descent_explorer(function="rosenbrock", optimizers=optim.OPTIMIZERS, steps=300)
 explorer
 
 # %% [markdown]
-# ## 12. Saddle points, and how SGD noise escapes them (optional)
+# ## 12. Basins, saddle points, and how SGD noise escapes them (optional)
 #
-# **Saddle points dominate in high dimensions.** At a critical point of a function of $D$
-# variables, a minimum needs *all* $D$ eigenvalues of the Hessian to be positive. If the
-# Hessian behaved like a random symmetric matrix, that would become very unlikely as $D$
-# grows (Dauphin et al., 2014, argue that the critical points of neural-network losses with
-# a high loss are mostly saddle points). We sample random symmetric matrices
-# $H = (A + A^\top)/2$ with Gaussian entries and count how often all eigenvalues are
-# positive.
+# **Basins of attraction.** Gradient descent from a grid of 25 starting points on
+# Himmelblau's function (section 5) ends in one of the four minima — which one depends only
+# on the start. No path ends at a saddle point or at the maximum: it would have to start
+# exactly on the thin set of points that flow into one.
 
 # %%
-sample_rng = np.random.default_rng(0)
-print(f"{'D':>3s} {'fraction of random symmetric H with all eigenvalues > 0':>58s}")
-for D in (1, 2, 3, 4, 5, 6):
-    A = sample_rng.standard_normal((40_000, D, D))
-    eigenvalues = np.linalg.eigvalsh((A + np.swapaxes(A, 1, 2)) / 2)  # (40000, D)
-    print(f"{D:3d} {np.mean(np.all(eigenvalues > 0, axis=1)):58.5f}")
+fig, ax = plt.subplots(figsize=(5.5, 5))
+draw_surface(himmelblau, ax)
+basin_colours = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
+end_distances, basin_counts = [], [0, 0, 0, 0]
+for sx in np.linspace(-4, 4, 5):
+    for sy in np.linspace(-4, 4, 5):
+        path = minimize(sgd_step, himmelblau.grad, [sx, sy], 300, lr=himmelblau.lr)
+        distances_to_minima = [np.hypot(*(path[-1] - np.array(m))) for m in himmelblau.minima]
+        basin = np.argmin(distances_to_minima)
+        end_distances.append(min(distances_to_minima))
+        basin_counts[basin] += 1
+        ax.plot(*path.T, "-", lw=1, color=basin_colours[basin])
+        ax.plot(sx, sy, "o", ms=4, color=basin_colours[basin])
+ax.set_title("25 runs of gradient descent, coloured by the minimum they reach")
+plt.show()
+print(f"all 25 runs end within {max(end_distances):.1e} of a minimum; per minimum: {basin_counts}")
 
 # %% [markdown]
 # **Noise escapes them.** On the saddle $x^2 - y^2$ ($H = \mathrm{diag}(2, -2)$) gradient
@@ -1297,15 +1236,6 @@ print("noisy GD from y0 = 0 (5 seeds): escapes at steps", noisy_escapes)
 explorer = gradient_descent_explorer(function="saddle", start=(1.8, 0.0), steps=150)
 assert np.abs(explorer.runs["gd"].points[-1]).max() < 1e-8  # stuck at the saddle
 explorer
-
-# %% [markdown]
-# <details><summary><b>Check yourself.</b> Why can noise not push the iterate out of a
-# (strict) local minimum in the same way?</summary>
-#
-# At a minimum a kick along each eigen-direction is multiplied by $1 - \eta\lambda < 1$:
-# pulled back. At a saddle one eigenvalue is negative, and the kick is *amplified* by
-# $1 - \eta\lambda > 1$ per step. Large noise can still hop over a shallow minimum's barrier.
-# </details>
 
 # %% [markdown]
 # ## 13. Nesterov: PyTorch's form and its stability limit (optional)
@@ -1422,52 +1352,32 @@ for c in (0.01, 1.0, 100.0):
 # ## 15. The loss of a deep network is not convex (optional)
 #
 # A function is **convex** if the chord between any two points lies above the graph:
-# $f((1 - \lambda) a + \lambda b) \le (1 - \lambda) f(a) + \lambda f(b)$ for all $a, b$ and
-# $0 \le \lambda \le 1$. For a convex function every local minimum is a global one. The
-# squared loss of linear regression (lecture 01) is convex, and so is the cross-entropy of
-# a linear classifier. The loss of a network with hidden layers is not, and two
-# computations show it.
-#
-# **Symmetry.** Swapping two hidden units (their incoming weights and bias, and their
-# outgoing weights) changes $\theta$ but not the function the network computes. So every
-# minimum $\theta^\star$ comes with many copies $\pi(\theta^\star)$ of the same loss — for 16
-# hidden units in each of two layers, at least $16! \cdot 16!$ of them. If $L$ were convex,
-# the midpoint between two minima would be at least as good as both; we compute it for the
-# MLP of section 1, trained with full-batch Adam (section 10, here `torch.optim.Adam`).
-#
-
+# $f((1 - \lambda) a + \lambda b) \le (1 - \lambda) f(a) + \lambda f(b)$ for $0 \le \lambda
+# \le 1$; then every local minimum is a global one. The squared loss of linear regression
+# (lecture 01) is convex; the loss of a network with hidden layers is not. Swapping two
+# hidden units (their incoming weights and bias, and their outgoing weights) changes
+# $\theta$ but not the function the network computes, so every minimum $\theta^\star$ comes
+# with many copies $\pi(\theta^\star)$ of the same loss. If $L$ were convex, the points
+# between two minima would be at least as good as both; we look at them for the MLP of
+# section 1, trained with 200 steps of full-batch Adam (`torch.optim.Adam`).
 
 # %%
-def train_full_batch(model, X, y, num_steps=200, lr=0.05):
-    """Minimize the average cross-entropy with full-batch torch.optim.Adam; returns L."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(num_steps):
-        opt.zero_grad()
-        loss = average_loss(model, X, y)[0]
-        loss.backward()
-        opt.step()
-    return average_loss(model, X, y)[0].item()
-
-
-def loss_at(model, theta, X, y):
-    """L at the parameter vector theta: (P,), evaluated by loading theta into model."""
-    with torch.no_grad():
-        nn.utils.vector_to_parameters(theta.clone(), model.parameters())
-        return average_loss(model, X, y)[0].item()
-
-
-
 mlp = make_mlp()
-print(f"trained MLP: L = {train_full_batch(mlp, X_m, y_m):.2e}")
-theta_mlp = nn.utils.parameters_to_vector(mlp.parameters()).detach().clone()
-
-# the same network with the first hidden layer's units reordered
+opt = torch.optim.Adam(mlp.parameters(), lr=0.05)
+for _ in range(200):
+    opt.zero_grad()
+    average_loss(mlp, X_m, y_m)[0].backward()
+    opt.step()
 W1, b1, W2, b2, W3, b3 = (p.detach().clone() for p in mlp.parameters())
-order = torch.randperm(16, generator=torch.Generator().manual_seed(1))
-swapped = [W1[order], b1[order], W2[:, order], b2, W3, b3]  # rows of W1, b1; columns of W2
-theta_perm = torch.cat([p.flatten() for p in swapped])
+order = torch.randperm(16, generator=torch.Generator().manual_seed(1))  # reorder layer 1
+theta_mlp = torch.cat([p.flatten() for p in (W1, b1, W2, b2, W3, b3)])
+theta_perm = torch.cat([p.flatten() for p in (W1[order], b1[order], W2[:, order], b2, W3, b3)])
 lambdas = np.linspace(0, 1, 21)
-on_chord = [loss_at(mlp, (1 - lam) * theta_mlp + lam * theta_perm, X_m, y_m) for lam in lambdas]
+on_chord = []
+with torch.no_grad():
+    for lam in lambdas:
+        nn.utils.vector_to_parameters((1 - lam) * theta_mlp + lam * theta_perm, mlp.parameters())
+        on_chord.append(average_loss(mlp, X_m, y_m)[0].item())
 print(f"L(theta*) = {on_chord[0]:.2e}, L(pi(theta*)) = {on_chord[-1]:.2e}")
 print(f"L at the midpoint = {on_chord[10]:.3f}: above both ends, so L is not convex")
 print(f"copies by reordering both hidden layers: 16!^2 = {math.factorial(16) ** 2:.2e}")
@@ -1475,11 +1385,9 @@ print(f"copies by reordering both hidden layers: 16!^2 = {math.factorial(16) ** 
 fig, ax = plt.subplots(figsize=(5.5, 3.5))
 ax.plot(lambdas, on_chord, "o-", ms=3, label="L on the segment")
 ax.plot([0, 1], [on_chord[0], on_chord[-1]], "k--", label="chord (the bound if L were convex)")
-ax.set_xlabel("λ")
-ax.set_ylabel("L((1 − λ) θ* + λ π(θ*))")
-ax.set_title("from θ* to its reordered copy π(θ*)")
+ax.set(xlabel="λ", ylabel="L((1 − λ) θ* + λ π(θ*))", ylim=(-0.1, 1.4 * max(on_chord)),
+       title="from θ* to its reordered copy π(θ*)")  # fmt: skip
 ax.legend(loc="upper left", fontsize=8)
-ax.set_ylim(-0.1, 1.4 * max(on_chord))  # room for the legend
 plt.show()
 
 # %% [markdown]
@@ -1557,8 +1465,6 @@ plt.show()
 # * Y. N. Dauphin, R. Pascanu, C. Gulcehre, K. Cho, S. Ganguli, Y. Bengio. Identifying and
 #   attacking the saddle point problem in high-dimensional non-convex optimization.
 #   *Advances in Neural Information Processing Systems* 27, 2014.
-# * H. Li, Z. Xu, G. Taylor, C. Studer, T. Goldstein. Visualizing the loss landscape of
-#   neural nets. *Advances in Neural Information Processing Systems* 31, 2018.
 # * A. Choromanska, M. Henaff, M. Mathieu, G. Ben Arous, Y. LeCun. The loss surfaces of
 #   multilayer networks. *Proceedings of AISTATS*, PMLR 38:192–204, 2015.
 # * T. Garipov, P. Izmailov, D. Podoprikhin, D. Vetrov, A. G. Wilson. Loss surfaces, mode
