@@ -10,21 +10,19 @@
 # checked against `torch.optim`.
 #
 # **Learning goals.** After this lecture you can
-# 1. write training as the minimization of an average loss
-#    $L(\theta) = \frac1n \sum_i l(\mathrm{NN}_\theta(x^{(i)}), y^{(i)})$;
-# 2. run gradient descent in one and in $D$ dimensions with a stopping rule, and predict from
-#    the curvature whether a learning rate converges, bounces or diverges;
+# 1. write training as the minimization of an average loss $L(\theta)$;
+# 2. run gradient descent with a stopping rule, and predict from the curvature whether a
+#    learning rate converges, bounces or diverges;
 # 3. tell local minima, maxima and saddle points apart with the Hessian;
-# 4. explain why a full-batch gradient is too expensive for large data sets, how stochastic
-#    gradient descent trades an exact gradient for a cheap noisy one (mini-batches, epochs, a
-#    variance $\propto 1/B$), and why a decaying learning rate gets below its noise floor;
-# 5. write the update rules of momentum, RMSprop and Adam as code, say what each one fixes
-#    and what it costs (too much momentum, Adam's bias correction), and know Nesterov's
-#    accelerated gradient and Adagrad;
+# 4. explain why stochastic gradient descent trades the expensive full gradient for a cheap
+#    noisy one (mini-batches, epochs, variance $\propto 1/B$), and why a decaying learning
+#    rate gets below its noise floor;
+# 5. write momentum, RMSprop and Adam as code, say what each fixes and what it costs, and
+#    know Nesterov's accelerated gradient and Adagrad;
 # 6. compare the optimizers on a hard function and choose a sensible default.
 #
 # The **gradient-descent explorer** runs the optimizers of this lecture on test functions
-# (with `course.optim`, which takes the same steps as `torch.optim`; section 11 checks it).
+# (with `course.optim`, which takes the same steps as `torch.optim`; section 10 checks it).
 # Each explorer starts in the state its section discusses; then change anything. Sections
 # marked *(optional)* at the end go deeper; the core path does not need them.
 
@@ -56,11 +54,7 @@ def draw_surface(surface, ax, n=200, num_levels=25, delta=0.05):
         ax.plot(*m, "*", ms=13, color="white", mec="k", zorder=5)
     for s in surface.saddles:
         ax.plot(*s, "X", ms=9, color="#d62728", mec="k", zorder=5)
-    ax.set_xlim(*surface.xlim)
-    ax.set_ylim(*surface.ylim)
-    ax.set_aspect("equal")
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
+    ax.set(xlim=surface.xlim, ylim=surface.ylim, aspect="equal", xlabel="x", ylabel="y")
     return ax
 
 
@@ -68,10 +62,9 @@ def draw_surface(surface, ax, n=200, num_levels=25, delta=0.05):
 # ## 1. Learning is minimizing an average loss
 #
 # A network $\mathrm{NN}_\theta$ maps an input $x$ to a prediction; $\theta$ collects *all*
-# its weights and biases in one long vector of $P$ numbers. A loss $l(\hat y, y)$ scores one
-# prediction (the squared error of lecture 01, or the cross-entropy for classification). On a
-# training set $\{(x^{(i)}, y^{(i)})\}_{i=1}^n$, training means finding a $\theta$ that makes
-# the **average loss**
+# its weights and biases, $P$ numbers. A loss $l(\hat y, y)$ scores one prediction (the
+# squared error of lecture 01, the cross-entropy for classification). Training on
+# $\{(x^{(i)}, y^{(i)})\}_{i=1}^n$ means finding a $\theta$ that makes the **average loss**
 #
 # $$L(\theta) = \frac1n \sum_{i=1}^n l\big(\mathrm{NN}_\theta(x^{(i)}), y^{(i)}\big)$$
 #
@@ -193,17 +186,15 @@ plt.show()
 #
 # Not from local information: the rule only says the slope is zero. She can restart from
 # other points and keep the best end (from the left, $f$ ends lower), or add noise to the
-# steps to hop over the barrier (section 12).
+# steps to hop over the barrier (section 11).
 # </details>
 
 # %% [markdown]
 # ## 3. Check: gradient descent on $f(x) = x^2$
 #
-# From here on, an optimizer is a **step function**: it takes the parameters `x`, the
-# gradient `grad` at `x`, a dictionary `state` of what the optimizer remembers between steps,
-# and its hyperparameters, and returns the new parameters and the new state. Gradient descent
-# remembers nothing. `minimize` is the loop every optimizer of this lecture runs in: compute
-# the gradient, take a step, keep the iterate (and stop when the iterate runs off to infinity).
+# From here on, an optimizer is a **step function** `(x, grad, state, **hyper) -> (x, state)`:
+# `state` is a dictionary of what it remembers between steps (gradient descent remembers
+# nothing). `minimize` is the loop every optimizer of this lecture runs in.
 
 
 # %%
@@ -236,14 +227,12 @@ def minimize(step, grad, x0, num_steps, max_abs=1e6, **hyper):
 # Everything depends on the factor $1 - 2\eta$:
 #
 # * $0 < \eta < 1$: $|1 - 2\eta| < 1$, and $x_t \to 0$ — gradient descent **converges**
-#   (monotonically for $\eta < \frac12$, jumping from side to side for $\frac12 < \eta < 1$,
-#   and in a single step for $\eta = \frac12$);
-# * $\eta = 1$: the factor is $-1$, and $x$ **bounces between $x_0$ and $-x_0$ forever**,
-#   with $f = x_0^2$ at every step;
+#   (monotonically for $\eta < \frac12$, from side to side for $\frac12 < \eta < 1$);
+# * $\eta = 1$: the factor is $-1$, and $x$ **bounces between $x_0$ and $-x_0$ forever**;
 # * $\eta > 1$: $|1 - 2\eta| > 1$, $|x_t|$ grows geometrically — gradient descent **diverges**.
 #
-# The cell below runs `sgd_step` with $\eta = 0.01, 0.1, 1, 100, 1000$ from $x_0 = 2$ and
-# compares $f(x_t)$ with the closed form.
+# We run `sgd_step` with $\eta = 0.01, 0.1, 1, 100, 1000$ from $x_0 = 2$ and compare
+# $f(x_t)$ with the closed form.
 
 # %%
 # check: L02 gd on x squared
@@ -253,9 +242,8 @@ LEARNING_RATES = (0.01, 0.1, 1.0, 100.0, 1000.0)
 
 
 def gd_on_x_squared(lr, x0=X0, num_steps=NUM_STEPS):
-    """Gradient descent on f(x) = x^2 with sgd_step: iterates x_0..x_T and values f(x_t).
-
-    No divergence cut-off (max_abs=inf), so that every step of a diverging run is shown."""
+    """sgd_step on f(x) = x^2: iterates x_t and values f(x_t), (T+1,) each; no divergence
+    cut-off (max_abs=inf), so that every step of a diverging run is shown."""
     xs = minimize(sgd_step, lambda x: 2 * x, [x0], num_steps, max_abs=np.inf, lr=lr)[:, 0]
     return xs, xs**2  # (T+1,), (T+1,)
 
@@ -269,12 +257,9 @@ for t in range(NUM_STEPS + 1):
 for lr in LEARNING_RATES:
     factor = 1 - 2 * lr
     verdict = "converges" if abs(factor) < 1 else "bounces" if factor == -1 else "diverges"
-    closed = factor ** (2 * np.arange(NUM_STEPS + 1)) * X0**2
-    error = np.max(np.abs(table[lr][1] - closed) / closed)
-    print(
-        f"η = {lr:<6g}: |1 - 2η| = {abs(factor):<6g} -> {verdict:9s}"
-        f" (largest relative difference to the closed form: {error:.0e})"
-    )
+    error = np.max(np.abs(table[lr][1] / (factor ** (2 * np.arange(NUM_STEPS + 1)) * X0**2) - 1))
+    print(f"η = {lr:<6g}: |1 - 2η| = {abs(factor):<6g} -> {verdict:9s} "
+          f"(largest relative difference to the closed form: {error:.0e})")  # fmt: skip
 print("η = 1, the iterates x_t:", table[1.0][0])
 
 # %% [markdown]
@@ -327,20 +312,15 @@ for lr in (0.01, 0.05, bowl.lr, 0.105):
     print(f"lr = {lr:<5g}: factors per step x: {1 - lr * mu:+.3f}, y: {1 - lr * L_max:+.3f}; "
           f"f after 100 steps = {bowl.value(bowl_runs[lr][-1]):.2e}")  # fmt: skip
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-draw_surface(bowl, axes[0])
+fig, ax = plt.subplots(figsize=(6, 4))
+draw_surface(bowl, ax)
 gx, gy = np.meshgrid(np.linspace(-2.7, 2.7, 10), np.linspace(-2.7, 2.7, 10))
 field = -bowl.grad(np.stack([gx, gy], axis=-1))  # (10, 10, 2)
 field /= np.linalg.norm(field, axis=-1, keepdims=True)
-axes[0].quiver(gx, gy, field[..., 0], field[..., 1], color="0.35", width=0.004)
-axes[0].plot(*bowl_runs[bowl.lr].T, "o-", ms=3, color="#d62728", label=f"GD, lr = {bowl.lr:g}")
-axes[0].set_title("-∇f (arrows, normalized) and a descent path")
-axes[0].legend(loc="lower right")
-for lr, path in bowl_runs.items():
-    axes[1].semilogy(bowl.value(path), label=f"lr = {lr:g}")
-axes[1].set(ylim=(1e-12, 1e4), xlabel="step t", ylabel="f(x_t)",
-            title="too small: slow; near 2/L: zigzag; above 2/L: divergence")  # fmt: skip
-axes[1].legend()
+ax.quiver(gx, gy, field[..., 0], field[..., 1], color="0.35", width=0.004)
+ax.plot(*bowl_runs[bowl.lr].T, "o-", ms=3, color="#d62728", label=f"GD, lr = {bowl.lr:g}")
+ax.set_title("-∇f (arrows, normalized) and a zigzag descent path")
+ax.legend(loc="lower right")
 plt.show()
 
 # %% [markdown]
@@ -438,12 +418,12 @@ ax.set_title("Himmelblau: 4 minima (★), 4 saddles (✖), 1 maximum (▲)")
 plt.show()
 
 # %% [markdown]
-# Which minimum gradient descent finds depends on where it starts (section 12 draws the
+# Which minimum gradient descent finds depends on where it starts (section 11 draws the
 # *basins of attraction*). In a network with millions of parameters a minimum needs *all*
 # eigenvalues of the Hessian to be positive, and saddle points are far more common than
 # minima (Dauphin et al., 2014); the noise of SGD (section 6) helps to escape them (Jin et
-# al., 2019; section 12). The loss of a deep network is also not convex: the straight line
-# between two equally good minima can cross a ridge (section 15).
+# al., 2019; section 11). The loss of a deep network is also not convex: the straight line
+# between two equally good minima can cross a ridge (section 14).
 
 # %% [markdown]
 # ## 6. Stochastic gradient descent
@@ -751,35 +731,14 @@ def momentum_step(x, grad, state, lr, beta=0.9):
 
 
 # %% [markdown]
-# The same method has a second, common form. Write the update at step $t - 1$ as
-# $\eta v_{t-1} = -(x_t - x_{t-1})$ and substitute it into the update at step $t$:
-#
-# $$x_{t+1} = x_t - \eta\,\nabla f(x_t) - \eta\beta\, v_{t-1}
-# = x_t - \eta\,\nabla f(x_t) + \beta\,(x_t - x_{t-1}) ,$$
-#
-# the **heavy-ball** form, with $x_{-1} = x_0$. The substitution uses the same $\eta$ at
-# steps $t - 1$ and $t$: the two forms are the same method when $\eta$ is constant, and
-# differ under a learning-rate schedule (the velocity form multiplies the remembered
-# gradients by the current rate, the heavy-ball form remembers steps taken at old rates).
-
-
-# %%
-# check: L02 heavy ball
-def heavy_ball(grad, x0, lr, beta, num_steps):
-    """x_{t+1} = x_t - lr grad(x_t) + beta (x_t - x_{t-1}) with x_{-1} = x_0; returns the
-    iterates (num_steps + 1, D). grad: (D,) -> (D,)."""
-    previous = current = np.asarray(x0, dtype=np.float64)
-    path = [current]
-    for _ in range(num_steps):
-        previous, current = current, current - lr * grad(current) + beta * (current - previous)
-        path.append(current)
-    return np.array(path)
-
-
-# %%
-by_velocity = minimize(momentum_step, bowl.grad, bowl.start, 200, lr=0.02, beta=0.9)
-by_heavy_ball = heavy_ball(bowl.grad, bowl.start, lr=0.02, beta=0.9, num_steps=200)
-print(f"max |velocity form - heavy-ball form| = {np.abs(by_velocity - by_heavy_ball).max():.1e}")
+# Two relatives (section 12 derives and checks both). Substituting $\eta v_{t-1} = -(x_t -
+# x_{t-1})$ gives the **heavy-ball** form $x_{t+1} = x_t - \eta\,\nabla f(x_t) + \beta\,(x_t -
+# x_{t-1})$: the same method when $\eta$ is constant, but not under a learning-rate schedule
+# (the velocity form multiplies the remembered gradients by the current rate, the heavy-ball
+# form remembers steps taken at old rates). **Nesterov's accelerated gradient** (Nesterov,
+# 1983) takes the gradient at the look-ahead point $x_t - \eta\beta v_{t-1}$, where the
+# velocity is about to carry the ball, so it brakes earlier and oscillates less
+# (`torch.optim.SGD(momentum=β, nesterov=True)`).
 
 # %% [markdown]
 # **How much momentum?** As $\beta$ grows the ball becomes faster, until it overshoots and
@@ -883,24 +842,7 @@ grading.exercise("step / (lr c)", answer, (path[-2] - path[-1]) / 0.01,
 # </details>
 
 # %% [markdown]
-# ## 9. Nesterov's accelerated gradient
-#
-# The heavy ball computes the gradient where it *is*, then adds the velocity. Nesterov
-# (1983) computes the gradient where the velocity is about to *take* it — at the look-ahead
-# point $x_t - \eta\beta v_{t-1}$:
-#
-# $$v_t = \beta\, v_{t-1} + \nabla f\big(x_t - \eta\beta\, v_{t-1}\big), \qquad
-# x_{t+1} = x_t - \eta\, v_t .$$
-#
-# If the velocity is about to carry the ball up the opposite wall, the look-ahead gradient
-# already pushes back, so the method brakes earlier and oscillates less. For smooth convex
-# functions (with a $\beta_t$ that grows towards 1 on Nesterov's schedule) its error falls
-# like $1/t^2$ where gradient descent's falls like $1/t$. In deep learning $\beta$ is
-# constant and `torch.optim.SGD(momentum=β, nesterov=True)` uses an equivalent form that
-# needs the gradient at the current parameters only (section 13 derives and checks it).
-
-# %% [markdown]
-# ## 10. Adaptive learning rates: Adagrad, RMSprop, Adam
+# ## 9. Adaptive learning rates: Adagrad, RMSprop, Adam
 #
 # Momentum still uses one learning rate for all parameters, limited by the steepest
 # direction. In a network the gradients of different parameters can differ by orders of
@@ -1012,14 +954,11 @@ def adam_step(x, grad, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 # %%
 # exercise: Adam's first step
 answer = None  # your code here: [step with correction, step without correction]
-g_ex, b1, b2, eps_ex = -0.5, 0.9, 0.999, 1e-8
-x_torch = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-x_torch.grad = torch.tensor([g_ex], dtype=torch.float64)
-torch.optim.Adam([x_torch], lr=0.01).step()
-uncorrected = -0.01 * (1 - b1) * g_ex / (math.sqrt((1 - b2) * g_ex**2) + eps_ex)
-grading.exercise("[corrected, uncorrected]", answer, [x_torch.item(), uncorrected],
-                 rtol=1e-5, hint="m_hat_1 = g, v_hat_1 = g^2; uncorrected: m_1 = 0.1 g, "
-                 "v_1 = 0.001 g^2")
+g_ex = -0.5
+x_1 = torch_path(lambda x: torch.full_like(x, g_ex), [0.0], torch.optim.Adam, 1, lr=0.01)[1, 0]
+uncorrected = -0.01 * (0.1 * g_ex) / (math.sqrt(0.001 * g_ex**2) + 1e-8)  # m_1 / sqrt(v_1)
+grading.exercise("[corrected, uncorrected]", answer, [x_1, uncorrected], rtol=1e-5,
+                 hint="m_hat_1 = g, v_hat_1 = g^2; uncorrected: m_1 = 0.1 g, v_1 = 0.001 g^2")
 
 # %% [markdown]
 # <details><summary>Solution</summary>
@@ -1027,14 +966,11 @@ grading.exercise("[corrected, uncorrected]", answer, [x_torch.item(), uncorrecte
 # ```python
 # # exercise: Adam's first step
 # answer = [0.01, 0.01 * 0.1 / math.sqrt(0.001)]  # +eta (against g < 0) and 3.16 eta
-# g_ex, b1, b2, eps_ex = -0.5, 0.9, 0.999, 1e-8
-# x_torch = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-# x_torch.grad = torch.tensor([g_ex], dtype=torch.float64)
-# torch.optim.Adam([x_torch], lr=0.01).step()
-# uncorrected = -0.01 * (1 - b1) * g_ex / (math.sqrt((1 - b2) * g_ex**2) + eps_ex)
-# grading.exercise("[corrected, uncorrected]", answer, [x_torch.item(), uncorrected],
-#                  rtol=1e-5, hint="m_hat_1 = g, v_hat_1 = g^2; uncorrected: m_1 = 0.1 g, "
-#                  "v_1 = 0.001 g^2")
+# g_ex = -0.5
+# x_1 = torch_path(lambda x: torch.full_like(x, g_ex), [0.0], torch.optim.Adam, 1, lr=0.01)[1, 0]
+# uncorrected = -0.01 * (0.1 * g_ex) / (math.sqrt(0.001 * g_ex**2) + 1e-8)  # m_1 / sqrt(v_1)
+# grading.exercise("[corrected, uncorrected]", answer, [x_1, uncorrected], rtol=1e-5,
+#                  hint="m_hat_1 = g, v_hat_1 = g^2; uncorrected: m_1 = 0.1 g, v_1 = 0.001 g^2")
 # ```
 # With the correction $\hat m_1/\sqrt{\hat v_1} = g/|g|$: the first step is $\eta$ against
 # the sign of the gradient, whatever its size.
@@ -1042,7 +978,7 @@ grading.exercise("[corrected, uncorrected]", answer, [x_torch.item(), uncorrecte
 
 # %% [markdown]
 # **Check against PyTorch.** The four step functions must take exactly the steps of
-# `torch.optim`: 300 steps of each on the bowl and on Rosenbrock's function (section 11),
+# `torch.optim`: 300 steps of each on the bowl and on Rosenbrock's function (section 10),
 # PyTorch's gradients from autograd, float64.
 
 # %%
@@ -1070,10 +1006,10 @@ for surface_name in ("ill_conditioned", "rosenbrock"):
 # **Why the bias correction.** Starting from $m_0 = v_0 = 0$, the averages are too small at
 # first: with a constant gradient $c$, $m_t = (1 - \beta_1^t)\,c$ and
 # $v_t = (1 - \beta_2^t)\,c^2$; dividing by $1 - \beta^t$ removes exactly that factor
-# (section 14 prints the moments step by step).
+# (section 13 prints the moments step by step).
 #
 # **Adam as the practical default.** Adam's step has length about $\eta$ whatever the scale
-# of the gradient (section 14 shows it), so $\eta$ need not be found anew when the layers,
+# of the gradient (section 13 shows it), so $\eta$ need not be found anew when the layers,
 # the loss or the data change that scale; its momentum smooths the mini-batch noise. One
 # setting, $\eta = 10^{-3}$ with the default $\beta_1, \beta_2$, trains most networks
 # reasonably, and only $\eta$ needs tuning. It is not always the best: on several
@@ -1090,7 +1026,7 @@ for surface_name in ("ill_conditioned", "rosenbrock"):
 # </details>
 
 # %% [markdown]
-# ## 11. The race: all optimizers on the Rosenbrock function
+# ## 10. The race: all optimizers on the Rosenbrock function
 #
 # Rosenbrock's function $f(x, y) = (1 - x)^2 + 100(y - x^2)^2$ (Rosenbrock, 1960) is a classic
 # test: its minimum $(1, 1)$ lies at the bottom of a long, curved, narrow valley, steep across
@@ -1160,7 +1096,7 @@ explorer = gradient_descent_explorer(function="rosenbrock", optimizers=optim.OPT
 explorer
 
 # %% [markdown]
-# ## 12. Basins, saddle points, and how SGD noise escapes them (optional)
+# ## 11. Basins, saddle points, and how SGD noise escapes them (optional)
 #
 # **Basins of attraction.** Gradient descent from a grid of 25 starting points on
 # Himmelblau's function (section 5) ends in one of the four minima — which one depends only
@@ -1238,18 +1174,54 @@ assert np.abs(explorer.runs["gd"].points[-1]).max() < 1e-8  # stuck at the saddl
 explorer
 
 # %% [markdown]
-# ## 13. Nesterov: PyTorch's form and its stability limit (optional)
+# ## 12. Momentum's other forms: heavy ball and Nesterov (optional)
 #
-# `torch.optim.SGD(momentum=β, nesterov=True)` computes the gradient at the current
-# parameters only,
+# **Heavy ball.** Write the velocity update of section 8 at step $t - 1$ as
+# $\eta v_{t-1} = -(x_t - x_{t-1})$ and substitute it into the update at step $t$:
+#
+# $$x_{t+1} = x_t - \eta\,\nabla f(x_t) - \eta\beta\, v_{t-1}
+# = x_t - \eta\,\nabla f(x_t) + \beta\,(x_t - x_{t-1}) ,$$
+#
+# the **heavy-ball** form, with $x_{-1} = x_0$. The substitution uses the same $\eta$ at
+# steps $t - 1$ and $t$, hence the difference under a schedule. We check it on the bowl.
+
+
+# %%
+# check: L02 heavy ball
+def heavy_ball(grad, x0, lr, beta, num_steps):
+    """x_{t+1} = x_t - lr grad(x_t) + beta (x_t - x_{t-1}) with x_{-1} = x_0; returns the
+    iterates (num_steps + 1, D). grad: (D,) -> (D,)."""
+    previous = current = np.asarray(x0, dtype=np.float64)
+    path = [current]
+    for _ in range(num_steps):
+        previous, current = current, current - lr * grad(current) + beta * (current - previous)
+        path.append(current)
+    return np.array(path)
+
+
+# %%
+by_velocity = minimize(momentum_step, bowl.grad, bowl.start, 200, lr=0.02, beta=0.9)
+by_heavy_ball = heavy_ball(bowl.grad, bowl.start, lr=0.02, beta=0.9, num_steps=200)
+print(f"max |velocity form - heavy-ball form| = {np.abs(by_velocity - by_heavy_ball).max():.1e}")
+
+# %% [markdown]
+# **Nesterov** (1983) computes the gradient where the velocity is about to *take* the ball:
+#
+# $$v_t = \beta\, v_{t-1} + \nabla f\big(x_t - \eta\beta\, v_{t-1}\big), \qquad
+# x_{t+1} = x_t - \eta\, v_t .$$
+#
+# For smooth convex functions (with a $\beta_t$ that grows towards 1 on Nesterov's schedule)
+# its error falls like $1/t^2$ where gradient descent's falls like $1/t$. In deep learning
+# $\beta$ is constant, and `torch.optim.SGD(momentum=β, nesterov=True)` needs the gradient
+# at the current parameters only:
 #
 # $$b_t = \beta\, b_{t-1} + \nabla f(y_t), \qquad y_{t+1} = y_t - \eta\,\big(\nabla f(y_t)
 # + \beta\, b_t\big),$$
 #
-# the method of section 9 written for the look-ahead points $y_t = x_t - \eta\beta v_{t-1}$
+# the same method written for the look-ahead points $y_t = x_t - \eta\beta v_{t-1}$
 # (substitute and use $b_t = v_t$; Sutskever et al., 2013, popularized it for deep
-# learning). We compare the look-ahead points of section 9's form with PyTorch's iterates
-# (from `course.optim`), then race three methods on the bowl at $\eta = 0.05$, $\beta = 0.9$.
+# learning). We compare the look-ahead points with PyTorch's iterates (from `course.optim`),
+# then race three methods on the bowl at $\eta = 0.05$, $\beta = 0.9$.
 
 
 # %%
@@ -1291,7 +1263,7 @@ for name in ("gd", "momentum", "nesterov"):
 # converges.
 
 # %% [markdown]
-# ## 14. Adam's bias correction and scale invariance (optional)
+# ## 13. Adam's bias correction and scale invariance (optional)
 #
 # Without the bias correction Adam's first step would be $\eta \cdot 0.1/\sqrt{0.001}
 # \approx 3.2\eta$, because $v$ starts even further below its target than $m$. We feed
@@ -1349,7 +1321,7 @@ for c in (0.01, 1.0, 100.0):
 # point for all three.
 
 # %% [markdown]
-# ## 15. The loss of a deep network is not convex (optional)
+# ## 14. The loss of a deep network is not convex (optional)
 #
 # A function is **convex** if the chord between any two points lies above the graph:
 # $f((1 - \lambda) a + \lambda b) \le (1 - \lambda) f(a) + \lambda f(b)$ for $0 \le \lambda
@@ -1359,12 +1331,12 @@ for c in (0.01, 1.0, 100.0):
 # $\theta$ but not the function the network computes, so every minimum $\theta^\star$ comes
 # with many copies $\pi(\theta^\star)$ of the same loss. If $L$ were convex, the points
 # between two minima would be at least as good as both; we look at them for the MLP of
-# section 1, trained with 200 steps of full-batch Adam (`torch.optim.Adam`).
+# section 1, trained with 100 steps of full-batch Adam (`torch.optim.Adam`).
 
 # %%
 mlp = make_mlp()
 opt = torch.optim.Adam(mlp.parameters(), lr=0.05)
-for _ in range(200):
+for _ in range(100):
     opt.zero_grad()
     average_loss(mlp, X_m, y_m)[0].backward()
     opt.step()
@@ -1424,54 +1396,51 @@ plt.show()
 #
 # ## Further reading
 #
-# * S. Ruder. An overview of gradient descent optimization algorithms. arXiv:1609.04747,
-#   2016.
+# * S. Ruder. An overview of gradient descent optimization algorithms. arXiv:1609.04747, 2016.
 # * G. Goh. Why momentum really works. *Distill*, 2017. doi:10.23915/distill.00006.
 # * I. Goodfellow, Y. Bengio, A. Courville. *Deep Learning*. MIT Press, 2016. Chapter 8
 #   (optimization for training deep models).
-# * A. Zhang, Z. C. Lipton, M. Li, A. J. Smola. *Dive into Deep Learning*. Cambridge
-#   University Press, 2023. Chapter 12 (optimization algorithms).
-# * L. Bottou, F. E. Curtis, J. Nocedal. Optimization methods for large-scale machine
-#   learning. *SIAM Review* 60(2):223–311, 2018.
-# * H. Robbins, S. Monro. A stochastic approximation method. *The Annals of Mathematical
-#   Statistics* 22(3):400–407, 1951.
-# * I. Loshchilov, F. Hutter. SGDR: stochastic gradient descent with warm restarts.
-#   *International Conference on Learning Representations (ICLR)*, 2017.
-# * P. Goyal, P. Dollár, R. Girshick, P. Noordhuis, L. Wesolowski, A. Kyrola, A. Tulloch,
-#   Y. Jia, K. He. Accurate, large minibatch SGD: training ImageNet in 1 hour.
-#   arXiv:1706.02677, 2017.
+# * A. Zhang, Z. C. Lipton, M. Li, A. J. Smola. *Dive into Deep Learning*. Cambridge University
+#   Press, 2023. Chapter 12 (optimization algorithms).
+# * L. Bottou, F. E. Curtis, J. Nocedal. Optimization methods for large-scale machine learning.
+#   *SIAM Review* 60(2):223–311, 2018.
+# * H. Robbins, S. Monro. A stochastic approximation method. *The Annals of Mathematical Statistics*
+#   22(3):400–407, 1951.
+# * I. Loshchilov, F. Hutter. SGDR: stochastic gradient descent with warm restarts. *International
+#   Conference on Learning Representations (ICLR)*, 2017.
+# * P. Goyal, P. Dollár, R. Girshick, P. Noordhuis, L. Wesolowski, A. Kyrola, A. Tulloch, Y. Jia, K.
+#   He. Accurate, large minibatch SGD: training ImageNet in 1 hour. arXiv:1706.02677, 2017.
 # * B. T. Polyak. Some methods of speeding up the convergence of iteration methods. *USSR
 #   Computational Mathematics and Mathematical Physics* 4(5):1–17, 1964.
-# * Y. Nesterov. A method of solving a convex programming problem with convergence rate
-#   $O(1/k^2)$. *Soviet Mathematics Doklady* 27(2):372–376, 1983.
-# * I. Sutskever, J. Martens, G. Dahl, G. Hinton. On the importance of initialization and
-#   momentum in deep learning. *Proceedings of ICML*, PMLR 28(3):1139–1147, 2013.
-# * J. Duchi, E. Hazan, Y. Singer. Adaptive subgradient methods for online learning and
-#   stochastic optimization. *Journal of Machine Learning Research* 12:2121–2159, 2011.
-# * T. Tieleman, G. Hinton. Lecture 6.5 — RMSprop: divide the gradient by a running average
-#   of its recent magnitude. *COURSERA: Neural Networks for Machine Learning*, 2012.
-# * D. P. Kingma, J. Ba. Adam: a method for stochastic optimization. *International
-#   Conference on Learning Representations (ICLR)*, 2015. arXiv:1412.6980.
-# * A. C. Wilson, R. Roelofs, M. Stern, N. Srebro, B. Recht. The marginal value of adaptive
-#   gradient methods in machine learning. *Advances in Neural Information Processing
-#   Systems* 30, 2017.
+# * Y. Nesterov. A method of solving a convex programming problem with convergence rate $O(1/k^2)$.
+#   *Soviet Mathematics Doklady* 27(2):372–376, 1983.
+# * I. Sutskever, J. Martens, G. Dahl, G. Hinton. On the importance of initialization and momentum
+#   in deep learning. *Proceedings of ICML*, PMLR 28(3):1139–1147, 2013.
+# * J. Duchi, E. Hazan, Y. Singer. Adaptive subgradient methods for online learning and stochastic
+#   optimization. *Journal of Machine Learning Research* 12:2121–2159, 2011.
+# * T. Tieleman, G. Hinton. Lecture 6.5 — RMSprop: divide the gradient by a running average of its
+#   recent magnitude. *COURSERA: Neural Networks for Machine Learning*, 2012.
+# * D. P. Kingma, J. Ba. Adam: a method for stochastic optimization. *International Conference on
+#   Learning Representations (ICLR)*, 2015. arXiv:1412.6980.
+# * A. C. Wilson, R. Roelofs, M. Stern, N. Srebro, B. Recht. The marginal value of adaptive gradient
+#   methods in machine learning. *Advances in Neural Information Processing Systems* 30, 2017.
 # * C. Jin, R. Ge, P. Netrapalli, S. M. Kakade, M. I. Jordan. How to escape saddle points
 #   efficiently. *Proceedings of ICML*, PMLR 70:1724–1732, 2017.
-# * C. Jin, P. Netrapalli, R. Ge, S. M. Kakade, M. I. Jordan. On nonconvex optimization for
-#   machine learning: gradients, stochasticity, and saddle points. arXiv:1902.04811, 2019;
-#   *Journal of the ACM* 68(2):11, 2021.
-# * J. D. Lee, M. Simchowitz, M. I. Jordan, B. Recht. Gradient descent only converges to
-#   minimizers. *Proceedings of COLT*, PMLR 49:1246–1257, 2016.
-# * Y. N. Dauphin, R. Pascanu, C. Gulcehre, K. Cho, S. Ganguli, Y. Bengio. Identifying and
-#   attacking the saddle point problem in high-dimensional non-convex optimization.
-#   *Advances in Neural Information Processing Systems* 27, 2014.
-# * A. Choromanska, M. Henaff, M. Mathieu, G. Ben Arous, Y. LeCun. The loss surfaces of
-#   multilayer networks. *Proceedings of AISTATS*, PMLR 38:192–204, 2015.
+# * C. Jin, P. Netrapalli, R. Ge, S. M. Kakade, M. I. Jordan. On nonconvex optimization for machine
+#   learning: gradients, stochasticity, and saddle points. arXiv:1902.04811, 2019; *Journal of the
+#   ACM* 68(2):11, 2021.
+# * J. D. Lee, M. Simchowitz, M. I. Jordan, B. Recht. Gradient descent only converges to minimizers.
+#   *Proceedings of COLT*, PMLR 49:1246–1257, 2016.
+# * Y. N. Dauphin, R. Pascanu, C. Gulcehre, K. Cho, S. Ganguli, Y. Bengio. Identifying and attacking
+#   the saddle point problem in high-dimensional non-convex optimization. *Advances in Neural
+#   Information Processing Systems* 27, 2014.
+# * A. Choromanska, M. Henaff, M. Mathieu, G. Ben Arous, Y. LeCun. The loss surfaces of multilayer
+#   networks. *Proceedings of AISTATS*, PMLR 38:192–204, 2015.
 # * T. Garipov, P. Izmailov, D. Podoprikhin, D. Vetrov, A. G. Wilson. Loss surfaces, mode
-#   connectivity, and fast ensembling of DNNs. *Advances in Neural Information Processing
-#   Systems* 31, 2018.
-# * F. Draxler, K. Veschgini, M. Salmhofer, F. Hamprecht. Essentially no barriers in neural
-#   network energy landscape. *Proceedings of ICML*, PMLR 80:1309–1318, 2018.
-# * H. H. Rosenbrock. An automatic method for finding the greatest or least value of a
-#   function. *The Computer Journal* 3(3):175–184, 1960.
+#   connectivity, and fast ensembling of DNNs. *Advances in Neural Information Processing Systems*
+#   31, 2018.
+# * F. Draxler, K. Veschgini, M. Salmhofer, F. Hamprecht. Essentially no barriers in neural network
+#   energy landscape. *Proceedings of ICML*, PMLR 80:1309–1318, 2018.
+# * H. H. Rosenbrock. An automatic method for finding the greatest or least value of a function.
+#   *The Computer Journal* 3(3):175–184, 1960.
 # * D. M. Himmelblau. *Applied Nonlinear Programming*. McGraw-Hill, 1972.
