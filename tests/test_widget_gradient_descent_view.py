@@ -50,7 +50,7 @@ CHECK = ("check", None)  # compare with a fresh drawing here (each costs ~0.3 s)
         (
             "rosenbrock",
             [("selected", ("gd", "momentum", "adam")), ("step", 7), ("lr", 0.003),
-             ("selected", ("adam",)), CHECK, ("x0", -1.0), ("step", 0), ("steps", 80),
+             ("selected", ("adam",)), ("x0", -1.0), ("step", 0), ("steps", 80),
              ("step", 80), CHECK],
         ),
     ],
