@@ -61,7 +61,7 @@ def main() -> None:
             "blank": scores["blank"][0],
             "max": scores["solution"][1],
         }
-        if lab in SecondVerdict.labs.default_value:
+        if lab in SecondVerdict().labs:
             both = _grade(lab, sandboxed=True, second_verdict=True)
             extra = [both["seconds"][s] - seconds[s] for s in ("solution", "blank")]
             row["second_verdict_s"] = round(sum(extra) / len(extra), 2)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import time
 from pathlib import Path
 
@@ -72,6 +73,9 @@ class SandboxedExecute(Execute):
     hide = List(Unicode(), help="Extra host folders hidden from student code.").tag(config=True)
     limits = Dict(help="prlimit overrides for the kernel, e.g. {'as': 2 * 1024**3}.").tag(
         config=True)
+
+    _visible_only = False  # set per notebook by _plan
+    _blocked_modules: list = []
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxKernelManager  # preprocess may swap it back
@@ -126,7 +130,28 @@ class SandboxedExecute(Execute):
         if isinstance(km, SandboxKernelManager):
             km.hide = [str(p) for p in self._hide]
             km.limits = dict(self.limits)
+            km.blocked_modules = list(self._blocked_modules)
         return km
+
+    def _plan(self, nb, resources: dict) -> None:
+        """For a lab with a second verdict (grader.verdict): test cells run their visible part
+        only, and where nothing the kernel runs needs PyTorch or SciPy (a NumPy-only lab whose
+        setup and visible tests are NumPy), the kernel cannot import them."""
+        from grader.verdict import active_labs, strip_hidden_tests
+
+        lab = (resources or {}).get("nbgrader", {}).get("assignment")
+        self._visible_only = lab in active_labs(self.config)
+        self._blocked_modules = []
+        if not (self._visible_only and self._enabled()):
+            return
+        code = [strip_hidden_tests(c.source) if _is_test(c) else c.source for c in nb.cells
+                if c.cell_type == "code" and not c.get("metadata", {}).get("nbgrader", {}).get(
+                    "solution")]
+        numpy_only = any("check_numpy_only(" in source for source in code)
+        needs = re.compile(r"^\s*(import|from)\s+(torch|torchvision|scipy|course\.conv)\b|"
+                           r"\btorch\.|\bscipy\.", re.M)
+        if numpy_only and not any(needs.search(source) for source in code):
+            self._blocked_modules = list(sandbox.NUMPY_ONLY_BLOCKED)
 
     # -- execution -----------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
@@ -138,6 +163,7 @@ class SandboxedExecute(Execute):
                     f"bubblewrap, or grade unsandboxed at your own risk with {sandbox.OPT_OUT}=off "
                     "(see the README, 'Sandboxed grading').")
         self._hide = self._course_paths(resources)
+        self._plan(nb, resources)
         lab_timeout = self.timeout = self.cell_timeout(nb, resources)
         self.interrupt_on_timeout = False  # a timeout kills and replaces the kernel
         from nbclient import NotebookClient
@@ -170,12 +196,21 @@ class SandboxedExecute(Execute):
                 meta = cell.get("metadata", {}).get("nbgrader", {})
                 leading = leading and not meta.get("solution") and not meta.get("grade")
                 self.timeout = max(lab_timeout, self.locked_timeout) if leading else lab_timeout
+                source = cell.source
+                if self._visible_only and _is_test(cell):
+                    from grader.verdict import strip_hidden_tests
+
+                    cell.source = strip_hidden_tests(source)  # hidden tests: referee only
                 try:
                     self.preprocess_cell(cell, resources, index)
                 except (DeadKernelError, CellTimeoutError) as error:
+                    self.nb.cells[index].source = source
+                    cell.source = source
                     self._record_crash(cell, index, error)
                     self._fresh_kernel(replay, resources)
                     continue
+                self.nb.cells[index].source = source
+                cell.source = source
                 if self._enabled():
                     self._explain_memory_errors(cell)
                 if not _is_test(cell):

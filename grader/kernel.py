@@ -28,6 +28,8 @@ class SandboxKernelManager(AsyncKernelManager):
 
     hide = List(Unicode(), help="Host folders replaced by an empty tmpfs (the course root).")
     blocked = Dict(help="{package folder: stand-in folder} bound over packages to block.")
+    blocked_modules = List(Unicode(), help="Modules whose import fails in the kernel (stand-ins "
+                           "made per kernel, see grader.sandbox.stand_ins).")
     limits = Dict(help="prlimit overrides, e.g. {'as': 2 * 1024**3}.")
 
     _private: Path | None = None
@@ -47,6 +49,9 @@ class SandboxKernelManager(AsyncKernelManager):
         shutil.copytree(self._source_dir, work, ignore=shutil.ignore_patterns("*.ipynb"))
         for name in ("home", "ipython", "mpl"):
             (private / name).mkdir()
+        if self.blocked_modules:
+            self.blocked = {str(k): str(v) for k, v in
+                            sandbox.stand_ins(private, self.blocked_modules).items()}
         sandbox.own(private, self._uid)
         self._private = private
         self.transport = "ipc"

@@ -32,7 +32,6 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -48,12 +47,6 @@ import nbformat
 from grader import sandbox, wire
 
 __all__ = ["Worker", "WorkerGone", "referee", "solution_names", "main"]
-
-#: Modules a NumPy-only lab's worker cannot import.
-NUMPY_ONLY_BLOCKED = ("torch", "torchvision", "scipy", "course.conv")
-_STAND_IN = ('raise ImportError("{name} is not available in this lab: the grader runs it with '
-             'NumPy only")\n')
-
 
 class WorkerGone(RuntimeError):
     """The worker died or did not answer in time."""
@@ -77,28 +70,6 @@ def solution_names(source: str) -> list[str]:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names += [t.id for t in targets if isinstance(t, ast.Name)]
     return list(dict.fromkeys(names))
-
-
-def _blocked(private: Path) -> dict[Path, Path]:
-    """{module path: stand-in} for the modules a NumPy-only lab may not import."""
-    out = {}
-    for name in NUMPY_ONLY_BLOCKED:
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is None or spec.origin is None:
-            continue
-        stand_in = private / "blocked" / name
-        if spec.submodule_search_locations:  # a package: a folder whose __init__ refuses
-            stand_in.mkdir(parents=True)
-            (stand_in / "__init__.py").write_text(_STAND_IN.format(name=name))
-            out[Path(spec.submodule_search_locations[0])] = stand_in
-        else:  # a module file
-            stand_in.parent.mkdir(parents=True, exist_ok=True)
-            stand_in.write_text(_STAND_IN.format(name=name))
-            out[Path(spec.origin)] = stand_in
-    return out
 
 
 class Worker:
@@ -149,7 +120,7 @@ class Worker:
             shutil.copy(Path(__file__).with_name(module), self.private / module)
         argv = [sys.executable, "-I", str(self.private / "worker.py")]
         if self.sandboxed:
-            blocked = _blocked(self.private) if self.numpy_only else {}
+            blocked = sandbox.stand_ins(self.private) if self.numpy_only else {}
             sandbox.own(self.private, uid)
             argv = sandbox.bwrap_command(argv, self.private, self.hide, blocked, self.limits,
                                          env={"MPLBACKEND": "Agg"}, uid=uid)

@@ -37,7 +37,8 @@ import sys
 from pathlib import Path
 
 __all__ = ["LIMITS", "NOBODY", "OPT_OUT", "UID_RANGE", "availability", "bwrap_command",
-           "load_factor", "make_private", "own", "readonly_paths", "repository_root"]
+           "load_factor", "make_private", "own", "readonly_paths", "repository_root",
+           "stand_ins", "NUMPY_ONLY_BLOCKED"]
 
 #: uid/gid the student's code runs as without root (a user namespace maps the caller to it).
 NOBODY = 65534
@@ -132,6 +133,38 @@ def own(private: Path, uid: int) -> None:
             for name in files:
                 os.chown(os.path.join(folder, name), uid, uid)
     private.chmod(0o700)
+
+
+#: Modules a NumPy-only lab's code cannot import where it is graded.
+NUMPY_ONLY_BLOCKED = ("torch", "torchvision", "scipy", "course.conv")
+_STAND_IN = ('raise ImportError("{name} is not available in this lab: the grader runs it with '
+             'NumPy only")\n')
+
+
+def stand_ins(private: Path, names=NUMPY_ONLY_BLOCKED) -> dict[Path, Path]:
+    """``{module path: stand-in}`` for :func:`bwrap_command`'s ``blocked``: a package is
+    covered by a folder whose ``__init__`` raises ``ImportError`` with a clear message, a
+    module file by such a file (created under ``private/blocked``)."""
+    import importlib.util
+
+    out = {}
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or spec.origin is None:
+            continue
+        stand_in = private / "blocked" / name
+        if spec.submodule_search_locations:
+            stand_in.mkdir(parents=True)
+            (stand_in / "__init__.py").write_text(_STAND_IN.format(name=name))
+            out[Path(spec.submodule_search_locations[0])] = stand_in
+        else:
+            stand_in.parent.mkdir(parents=True, exist_ok=True)
+            stand_in.write_text(_STAND_IN.format(name=name))
+            out[Path(spec.origin)] = stand_in
+    return out
 
 
 def _sweep(prefix: str) -> None:

@@ -10,6 +10,12 @@ submission and, for every test cell:
 - either disagreement is listed in the review report (``resources["sandbox"]["disagreements"]``,
   written by :class:`grader.review.ReviewFlags`) with both reasons.
 
+For these labs the hidden tests run **only** in the referee: :class:`grader.execute.
+SandboxedExecute` runs each test cell's visible part in the student's kernel
+(:func:`strip_hidden_tests`), so hidden-test code never enters the process the student
+controls, and a lab whose setup and visible tests need no PyTorch gets a kernel in which
+``torch``, ``torchvision``, ``scipy`` and ``course.conv`` cannot be imported (labs 01 and 03).
+
 A referee that cannot run at all stops grading with the reason (as a missing sandbox does):
 a submission must not fall back to the verdict it could forge.
 
@@ -33,7 +39,8 @@ from traitlets import Integer, List, Unicode
 
 from grader import sandbox
 
-__all__ = ["OPT_OUT", "SecondVerdict", "RefereeFailed", "worker_cells"]
+__all__ = ["OPT_OUT", "SecondVerdict", "RefereeFailed", "active_labs", "strip_hidden_tests",
+           "worker_cells"]
 
 #: Environment variable an instructor sets to ``off`` to skip the second verdict.
 OPT_OUT = "COURSE_SECOND_VERDICT"
@@ -59,6 +66,31 @@ def worker_cells(nb) -> list[str]:
             continue
         cells.append(cell.source)
     return cells
+
+
+def active_labs(config=None) -> list[str]:
+    """The labs that get a second verdict under ``config`` (none when opted out)."""
+    if os.environ.get(OPT_OUT, "").lower() in ("off", "0", "no", "false"):
+        return []
+    return list(SecondVerdict(config=config).labs) if config is not None else list(
+        SecondVerdict().labs)
+
+
+def strip_hidden_tests(source: str) -> str:
+    """``source`` without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` regions.
+
+    >>> strip_hidden_tests("a = 1\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nb")
+    'a = 1\nb'
+    """
+    kept, hidden = [], False
+    for line in source.splitlines():
+        if line.strip().startswith("### BEGIN HIDDEN TESTS"):
+            hidden = True
+        elif line.strip().startswith("### END HIDDEN TESTS"):
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def _failed_in_kernel(cell) -> bool:

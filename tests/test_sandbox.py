@@ -139,6 +139,20 @@ def test_no_hidden_test_in_feedback(graded):
         assert not leaked, f"feedback of {student} quotes {leaked[:3]}"
 
 
+def test_numpy_lab_kernel_cannot_import_torch(graded):
+    """Lab 01 is NumPy-only and its setup and visible tests need no PyTorch: its kernel runs
+    without torch (issue 17: the rule enforced by the environment, not read from the source)."""
+    lab, course, chosen, _ = graded
+    if lab != cases.L01:
+        pytest.skip("the PyTorch lab's kernel has torch")
+    notebook = json.loads((course / "autograded" / "torch_import_blocked" / lab
+                           / f"{lab}.ipynb").read_text())
+    cell = next(c for c in notebook["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade_id") == "predict")
+    errors = [o for o in cell["outputs"] if o.get("output_type") == "error"]
+    assert errors and "NumPy only" in errors[0]["evalue"], cell["outputs"]
+
+
 def test_review_report_lists_attacks(graded):
     lab, course, chosen, _ = graded
     flagged = {e["student"]: e["reasons"] for e in report(course) if e["lab"] == lab}

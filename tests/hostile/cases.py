@@ -239,6 +239,10 @@ CASES = [
     Case("patched_checks", L01, "blank", "predict", PATCHED, 0, "forged verdict: patched checks"),
     # torch smuggled past the source check: mse_loss, and gradient_descent whose loss history
     # calls it, lose their points (100 - 15 - 30); the other functions keep theirs.
+    # an honest import at the top of a cell: the kernel of lab 01 has no torch (the error is
+    # in the cell's output), the function defined before it keeps its points
+    Case("torch_import_blocked", L01, "solution", "predict", "import torch\n", 100,
+         "NumPy only: torch"),
     Case("torch_in_numpy_lab", L01, "solution", "mse_loss", TORCH_LOSS, 55,
          "NumPy only: torch"),
     *_for(L05, "DigitsDataset")[:1],
