@@ -230,12 +230,24 @@ class _Session:
     def __init__(self, worker: Worker, timeout: float) -> None:
         self.worker, self.timeout = worker, timeout
         self.rngs = wire.RngTable("r")
+        self.calls = 0
+        self.lazy: dict[str, tuple] = {}  # call id -> the caller's (args, kwargs)
 
     def request(self, message: dict) -> dict:
-        """One round trip; the generators of both sides are in step before and after."""
+        """One round trip; the generators of both sides are in step before and after, and
+        arguments still held by a lazy result (grader.worker) are written back."""
         message["rngs"] = self.rngs.states()
         answer = self.worker.request(message, self.timeout)
         self.rngs.sync(answer.get("rngs", {}))
+        lazy = answer.get("lazy", {})
+        for key, (args, kwargs) in list(self.lazy.items()):
+            if key not in lazy:
+                continue
+            after_args, after_kwargs = self._decode(lazy[key][0]), self._decode(lazy[key][1])
+            for before, after in zip(args, after_args, strict=False):
+                _write_back(before, after)
+            for name, after in after_kwargs.items():
+                _write_back(kwargs.get(name), after)
         return answer
 
     def _target(self, target):
@@ -254,9 +266,16 @@ class _Session:
         raise wire.CannotCross(f"a {type(value).__name__} cannot be passed to the student's code")
 
     def call(self, target, attr, args, kwargs, iterating=False):
+        self.calls += 1
+        key = str(self.calls)
+        self.lazy[key] = (args, kwargs)
         answer = self.request({"op": "call", "target": self._target(target), "attr": attr,
                                "args": self._encode(list(args)),
-                               "kwargs": self._encode(dict(kwargs))})
+                               "kwargs": self._encode(dict(kwargs)), "id": key})
+        if key not in answer.get("lazy", {}):
+            self.lazy.pop(key, None)
+        while len(self.lazy) > 8:
+            self.lazy.pop(next(iter(self.lazy)))
         if "error" in answer:
             _raise_remote(answer["error"], iterating)
         for before, after in zip(args, self._decode(answer["args"]), strict=False):

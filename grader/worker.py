@@ -19,6 +19,7 @@ which rebuilds plain data only, and computes every expected value on its own sid
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -48,6 +49,10 @@ def _serve(requests, answers) -> None:
 
     shell = None
     namespace: dict = {}
+    # Calls whose result stays here as a reference (a generator, an object): it may still change
+    # the arguments later (a lazy mini-batch iterator shuffling X in place), so their arguments
+    # are sent back with every answer. The last few such calls are kept.
+    lazy: dict = {}
     while True:
         try:
             request = wire.read_message(requests)
@@ -81,6 +86,10 @@ def _serve(requests, answers) -> None:
                 args, kwargs = dec(request["args"]), dec(request["kwargs"])
                 result = function(*args, **kwargs)
                 answer = {"value": enc(result), "args": enc(args), "kwargs": enc(kwargs)}
+                if "__ref__" in json.dumps(answer["value"]) and "id" in request:
+                    lazy[request["id"]] = (args, kwargs)
+                    while len(lazy) > 8:
+                        lazy.pop(next(iter(lazy)))
             elif op == "getattr":
                 answer = {"value": enc(getattr(resolve(request["target"]), request["attr"]))}
             elif op == "setattr":
@@ -95,6 +104,7 @@ def _serve(requests, answers) -> None:
             answer = {"error": [type(error).__name__, mro, str(error)[:2000]]}
         try:
             answer["rngs"] = rngs.states()
+            answer["lazy"] = {str(k): [enc(a), enc(kw)] for k, (a, kw) in lazy.items()}
             wire.send_message(answers, answer)
         except (TypeError, ValueError) as error:  # e.g. a result too large for the wire
             wire.send_message(answers, {"error": ["ValueError", ["ValueError"],
