@@ -35,7 +35,7 @@ def l02() -> dict:
         for c in cells
         if not c["options"]["markdown"] and c["lines"] and c["lines"][0].startswith("# check: L02")
     ]
-    assert len(marked) >= 12, f"{SOURCE.name}: expected the twelve '# check: L02' cells"
+    assert len(marked) >= 13, f"{SOURCE.name}: expected the thirteen '# check: L02' cells"
     namespace: dict = {"np": np, "math": math}
     for code in marked:
         exec(compile(code, str(SOURCE), "exec"), namespace)  # our own notebook code

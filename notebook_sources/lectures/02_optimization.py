@@ -729,8 +729,7 @@ def momentum_step(x, grad, state, lr, beta=0.9):
 # 1983) takes the gradient at the look-ahead point $x_t - \eta\beta v_{t-1}$, where the
 # velocity is about to carry the ball, so it brakes earlier and oscillates less
 # (`torch.optim.SGD(momentum=β, nesterov=True)`).
-
-# %% [markdown]
+#
 # **How much momentum?** As $\beta$ grows the ball becomes faster, until it overshoots and
 # oscillates around the minimum; for $\beta \to 1$ it hardly loses any energy. On a
 # quadratic the best $\beta$ for the flattest direction (curvature $\mu$; critical damping)
@@ -1021,9 +1020,7 @@ for z, (name, (lr, path, losses_lr)) in enumerate(race.items()):
 axes[0].plot(*rosenbrock.start, "o", color="k")
 axes[0].set_title("paths from (−1.2, 1), each with its best η")
 axes[0].legend(loc="lower right", fontsize=7)
-axes[1].set_xlabel("step t")
-axes[1].set_ylabel("f(x_t)")
-axes[1].set_title(f"Rosenbrock, {N_RACE} steps")
+axes[1].set(xlabel="step t", ylabel="f(x_t)", title=f"Rosenbrock, {N_RACE} steps")
 axes[1].legend(fontsize=8)
 plt.show()
 
