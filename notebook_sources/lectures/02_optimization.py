@@ -186,7 +186,7 @@ plt.show()
 #
 # Not from local information: the rule only says the slope is zero. She can restart from
 # other points and keep the best end (from the left, $f$ ends lower), or add noise to the
-# steps to hop over the barrier (section 11).
+# steps, which can hop over a low barrier (section 11 shows noise leaving a saddle point).
 # </details>
 
 # %% [markdown]
