@@ -30,14 +30,13 @@
 
 # %%
 import math
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
 
-from course import data, grading, gradcheck, optim, surfaces, train
+from course import data, grading, gradcheck, optim, surfaces
 from course.widgets import gradient_descent_explorer
 
 COLORS = {"gd": "#0072B2", "momentum": "#D55E00", "rmsprop": "#E69F00", "adam": "#000000"}
