@@ -77,7 +77,7 @@ def active_labs(config=None) -> list[str]:
 
 
 def strip_hidden_tests(source: str) -> str:
-    """``source`` without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` regions.
+    r"""``source`` without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` regions.
 
     >>> strip_hidden_tests("a = 1\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nb")
     'a = 1\nb'
