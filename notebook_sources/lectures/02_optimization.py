@@ -965,13 +965,6 @@ for surface_name in ("ill_conditioned", "rosenbrock"):
 # SGD with momentum reached a better *test* accuracy than the adaptive methods, although
 # these fit the training set as fast or faster; many image classifiers are still trained
 # with SGD and momentum — but it has to be tuned.
-#
-# <details><summary><b>Check yourself.</b> Adagrad sees the same gradient $c$ at every step.
-# What is its effective learning rate after $t$ steps? And RMSprop's, for large $t$?</summary>
-#
-# $G_t = t c^2$, so $\eta/\sqrt{G_t} = \eta/(|c|\sqrt t)$: it decays like $1/\sqrt t$. For
-# RMSprop $s_t \to c^2$: the rate tends to $\eta/|c|$, the step length to $\eta$.
-# </details>
 
 # %% [markdown]
 # ## 10. The race: all optimizers on the Rosenbrock function
