@@ -6,7 +6,9 @@ submission and, for every test cell:
 
 - passed in the kernel, failed in the referee: the cell gets an error output naming the
   failed check, so nbgrader's ``SaveAutoGrades`` gives it 0 points;
-- failed in the kernel, passed in the referee: it stays failed (the lower verdict);
+- failed in the kernel, passed in the referee: it stays failed (the lower verdict). A cell
+  whose kernel died or timed out is not run again by the referee, and a submission none of
+  whose tests passed in the kernel gets no referee at all: the lower verdict is already 0;
 - either disagreement is listed in the review report (``resources["sandbox"]["disagreements"]``,
   written by :class:`grader.review.ReviewFlags`) with both reasons.
 
@@ -142,8 +144,12 @@ class SecondVerdict(NbGraderPreprocessor):
         off = os.environ.get(sandbox.OPT_OUT, "").lower() in ("off", "0", "no", "false")
         # the per-cell timeout SandboxedExecute chose for this lab, else our own
         timeout = resources.get("sandbox", {}).get("cell_timeout", self.timeout)
+        # A cell whose kernel died or timed out already scores 0: the referee need not spend a
+        # second timeout on it (an infinite loop would otherwise cost the class twice).
+        crashed = [c["cell"] for c in resources.get("sandbox", {}).get("crashes", [])]
         job = {"source": str(source), "cells": worker_cells(nb), "numpy_only": numpy_only,
-               "timeout": timeout, "hide": self._hide(resources), "sandbox": not off}
+               "timeout": timeout, "hide": self._hide(resources), "sandbox": not off,
+               "skip": crashed}
         package_root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]),
@@ -166,6 +172,11 @@ class SecondVerdict(NbGraderPreprocessor):
         info = resources.get("nbgrader", {})
         if info.get("assignment") not in self.labs or os.environ.get(OPT_OUT, "").lower() in (
                 "off", "0", "no", "false"):
+            return nb, resources
+        tests = [c for c in nb.cells if c.cell_type == "code" and _meta(c).get("grade")]
+        if not any(not _failed_in_kernel(c) for c in tests):
+            # nothing passed in the kernel: the lower verdict is already 0 everywhere
+            resources.setdefault("sandbox", {})["disagreements"] = []
             return nb, resources
         outcome = self.run_referee(nb, resources)
         verdicts = outcome["verdicts"]
