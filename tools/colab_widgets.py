@@ -23,7 +23,8 @@ __all__ = ["main", "IPYWIDGETS", "WIDGETSNBEXTENSION", "TESTS"]
 
 IPYWIDGETS = "7.7.1"
 WIDGETSNBEXTENSION = "3.6.10"
-TESTS = ["tests/test_widget_gradient_descent.py", "tests/test_widget_convolution.py"]
+TESTS = ["tests/test_widget_gradient_descent.py", "tests/test_widget_gradient_descent_view.py",
+         "tests/test_widget_convolution.py"]
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_VENV = Path("/tmp/colab-venv")
 
