@@ -22,8 +22,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import os
 import re
 import time
 from pathlib import Path
@@ -36,8 +36,14 @@ from traitlets import Bool, Dict, Integer, List, Unicode
 
 from grader import sandbox
 from grader.kernel import SandboxKernelManager
+from grader.verdict import active_labs, strip_hidden_tests
 
 __all__ = ["SandboxedExecute", "SandboxUnavailable"]
+
+
+#: Code that needs a module a NumPy-only lab's kernel would not have.
+_NEEDS_BLOCKED = re.compile(r"^\s*(import|from)\s+(torch|torchvision|scipy|course\.conv)\b|"
+                            r"\btorch\.|\bscipy\.", re.M)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -83,7 +89,7 @@ class SandboxedExecute(Execute):
         super().__init__(*args, **kwargs)
 
     def _enabled(self) -> bool:
-        off = os.environ.get(sandbox.OPT_OUT, "").lower() in ("off", "0", "no", "false")
+        off = sandbox.turned_off()
         return not off and self.sandbox != "off"
 
     # -- configuration per notebook ------------------------------------------------------
@@ -117,9 +123,7 @@ class SandboxedExecute(Execute):
         lab = (resources or {}).get("nbgrader", {}).get("assignment")
         if lab in self.lab_timeouts:
             return int(self.lab_timeouts[lab])
-        numpy_only = any("check_numpy_only(" in cell.source for cell in nb.cells
-                         if cell.cell_type == "code")
-        return self.numpy_timeout if numpy_only else self.torch_timeout
+        return self.numpy_timeout if sandbox.numpy_only(nb) else self.torch_timeout
 
     def _get_timeout(self, cell):
         """The cell's timeout, stretched by the machine's load (:func:`sandbox.load_factor`)."""
@@ -139,21 +143,28 @@ class SandboxedExecute(Execute):
         """For a lab with a second verdict (grader.verdict): test cells run their visible part
         only, and where nothing the kernel runs needs PyTorch or SciPy (a NumPy-only lab whose
         setup and visible tests are NumPy), the kernel cannot import them."""
-        from grader.verdict import active_labs, strip_hidden_tests
-
         lab = (resources or {}).get("nbgrader", {}).get("assignment")
         self._visible_only = lab in active_labs(self.config)
         self._blocked_modules = []
-        if not (self._visible_only and self._enabled()):
+        if not (self._visible_only and self._enabled() and sandbox.numpy_only(nb)):
             return
         code = [strip_hidden_tests(c.source) if _is_test(c) else c.source for c in nb.cells
                 if c.cell_type == "code" and not c.get("metadata", {}).get("nbgrader", {}).get(
                     "solution")]
-        numpy_only = any("check_numpy_only(" in source for source in code)
-        needs = re.compile(r"^\s*(import|from)\s+(torch|torchvision|scipy|course\.conv)\b|"
-                           r"\btorch\.|\bscipy\.", re.M)
-        if numpy_only and not any(needs.search(source) for source in code):
+        if not any(_NEEDS_BLOCKED.search(source) for source in code):
             self._blocked_modules = list(sandbox.NUMPY_ONLY_BLOCKED)
+
+    @contextlib.contextmanager
+    def _visible_part(self, cell):
+        """Execute a test cell without its hidden region (labs with a second verdict); the
+        notebook keeps the whole source."""
+        source = cell.source
+        if self._visible_only and _is_test(cell):
+            cell.source = strip_hidden_tests(source)
+        try:
+            yield
+        finally:
+            cell.source = source
 
     # -- execution -----------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
@@ -198,21 +209,13 @@ class SandboxedExecute(Execute):
                 meta = cell.get("metadata", {}).get("nbgrader", {})
                 leading = leading and not meta.get("solution") and not meta.get("grade")
                 self.timeout = max(lab_timeout, self.locked_timeout) if leading else lab_timeout
-                source = cell.source
-                if self._visible_only and _is_test(cell):
-                    from grader.verdict import strip_hidden_tests
-
-                    cell.source = strip_hidden_tests(source)  # hidden tests: referee only
                 try:
-                    self.preprocess_cell(cell, resources, index)
+                    with self._visible_part(cell):  # hidden tests run in the referee only
+                        self.preprocess_cell(cell, resources, index)
                 except (DeadKernelError, CellTimeoutError) as error:
-                    self.nb.cells[index].source = source
-                    cell.source = source
                     self._record_crash(cell, index, error)
                     self._fresh_kernel(replay, resources)
                     continue
-                self.nb.cells[index].source = source
-                cell.source = source
                 if self._enabled():
                     self._explain_memory_errors(cell)
                 if not _is_test(cell):
@@ -220,7 +223,9 @@ class SandboxedExecute(Execute):
         self.set_widgets_metadata()
         record = resources.setdefault("sandbox", {})
         record["crashes"] = list(self._crashes)
-        record["cell_timeout"] = lab_timeout  # the second verdict (grader.verdict) uses it too
+        # the second verdict (grader.verdict) uses the same timeout and hides the same folders
+        record["cell_timeout"] = lab_timeout
+        record["hide"] = [str(p) for p in self._hide]
         return self.nb, self.resources
 
     def _explain_memory_errors(self, cell) -> None:

@@ -85,6 +85,8 @@ def solution_names(source: str) -> list[str]:
 class Worker:
     """The sandboxed process that holds the submission's namespace."""
 
+    max_restarts = 5  # cells that kill or hang the worker before it gives up
+
     def __init__(self, cells: list[str], numpy_only: bool, hide: list[Path],
                  limits: dict | None = None, sandboxed: bool = True) -> None:
         self.cells, self.numpy_only, self.hide = cells, numpy_only, hide
@@ -117,8 +119,6 @@ class Worker:
                 continue
             self.run_errors += [[index, *e[1:]] for e in errors]
             good.append(index)
-
-    max_restarts = 5
 
     def _spawn(self) -> None:
         self.stop()
@@ -251,14 +251,16 @@ class _Session:
         self.rngs.sync(answer.get("rngs", {}))
         lazy = answer.get("lazy", {})
         for key, (args, kwargs) in list(self.lazy.items()):
-            if key not in lazy:
-                continue
-            after_args, after_kwargs = self._decode(lazy[key][0]), self._decode(lazy[key][1])
-            for before, after in zip(args, after_args, strict=False):
-                _write_back(before, after)
-            for name, after in after_kwargs.items():
-                _write_back(kwargs.get(name), after)
+            if key in lazy:
+                self._write_back(args, kwargs, *lazy[key])
         return answer
+
+    def _write_back(self, args, kwargs, sent_args, sent_kwargs) -> None:
+        """Make the caller's arguments look as the student's code left them."""
+        for before, after in zip(args, self._decode(sent_args), strict=False):
+            _write_back(before, after)
+        for name, after in self._decode(sent_kwargs).items():
+            _write_back(kwargs.get(name), after)
 
     def _target(self, target):
         return target if isinstance(target, str) else wire.encode(target)
@@ -288,10 +290,7 @@ class _Session:
             self.lazy.pop(next(iter(self.lazy)))
         if "error" in answer:
             _raise_remote(answer["error"], iterating)
-        for before, after in zip(args, self._decode(answer["args"]), strict=False):
-            _write_back(before, after)
-        for key, after in self._decode(answer["kwargs"]).items():
-            _write_back(kwargs.get(key), after)
+        self._write_back(args, kwargs, answer["args"], answer["kwargs"])
         return self._decode(answer["value"])
 
     def getattr(self, target, attr):

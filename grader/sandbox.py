@@ -38,7 +38,7 @@ from pathlib import Path
 
 __all__ = ["LIMITS", "NOBODY", "OPT_OUT", "UID_RANGE", "availability", "bwrap_command",
            "load_factor", "make_private", "own", "readonly_paths", "repository_root",
-           "stand_ins", "NUMPY_ONLY_BLOCKED"]
+           "stand_ins", "NUMPY_ONLY_BLOCKED", "numpy_only", "turned_off"]
 
 #: uid/gid the student's code runs as without root (a user namespace maps the caller to it).
 NOBODY = 65534
@@ -139,6 +139,17 @@ def own(private: Path, uid: int) -> None:
 NUMPY_ONLY_BLOCKED = ("torch", "torchvision", "scipy", "course.conv")
 _STAND_IN = ('raise ImportError("{name} is not available in this lab: the grader runs it with '
              'NumPy only")\n')
+
+
+def turned_off(variable: str = OPT_OUT) -> bool:
+    """Whether the instructor set ``variable`` (an opt-out) to off/0/no/false."""
+    return os.environ.get(variable, "").lower() in ("off", "0", "no", "false")
+
+
+def numpy_only(nb) -> bool:
+    """Whether a lab notebook is NumPy-only: its tests call ``check_numpy_only``."""
+    return any("check_numpy_only(" in cell.source for cell in nb.cells
+               if cell.cell_type == "code")
 
 
 def stand_ins(private: Path, names=NUMPY_ONLY_BLOCKED) -> dict[Path, Path]:

@@ -72,7 +72,7 @@ def worker_cells(nb) -> list[str]:
 
 def active_labs(config=None) -> list[str]:
     """The labs that get a second verdict under ``config`` (none when opted out)."""
-    if os.environ.get(OPT_OUT, "").lower() in ("off", "0", "no", "false"):
+    if sandbox.turned_off(OPT_OUT):
         return []
     return list(SecondVerdict(config=config).labs) if config is not None else list(
         SecondVerdict().labs)
@@ -122,33 +122,22 @@ class SecondVerdict(NbGraderPreprocessor):
         folder = coursedir.source_directory if coursedir is not None else "source"
         return root / folder / lab / f"{notebook}.ipynb"
 
-    def _hide(self, resources: dict) -> list[str]:
-        paths = [Path.cwd()]
-        coursedir = self._coursedir()
-        if coursedir is not None:
-            paths.append(Path(coursedir.root))
-            if coursedir.db_url.startswith("sqlite:///"):
-                paths.append(Path(coursedir.db_url[len("sqlite:///"):]).parent)
-        folder = resources.get("metadata", {}).get("path")
-        if folder:
-            paths.append(Path(folder))
-        return sorted({str(p.resolve()) for p in paths if p.resolve() != Path("/")})
-
     def run_referee(self, nb, resources: dict) -> dict:
         info = resources.get("nbgrader", {})
         source = self._source(info["assignment"], info.get("notebook", info["assignment"]))
         if not source.exists():
             raise RefereeFailed(f"the lab's source notebook {source} is missing")
-        numpy_only = any("check_numpy_only(" in c.source for c in nb.cells
-                         if c.cell_type == "code")
-        off = os.environ.get(sandbox.OPT_OUT, "").lower() in ("off", "0", "no", "false")
-        # the per-cell timeout SandboxedExecute chose for this lab, else our own
-        timeout = resources.get("sandbox", {}).get("cell_timeout", self.timeout)
+        off = sandbox.turned_off()
+        # the per-cell timeout and hidden folders SandboxedExecute chose, else our own
+        record = resources.get("sandbox", {})
+        timeout = record.get("cell_timeout", self.timeout)
+        hide = record.get("hide") or [str(Path.cwd().resolve())]
         # A cell whose kernel died or timed out already scores 0: the referee need not spend a
         # second timeout on it (an infinite loop would otherwise cost the class twice).
-        crashed = [c["cell"] for c in resources.get("sandbox", {}).get("crashes", [])]
-        job = {"source": str(source), "cells": worker_cells(nb), "numpy_only": numpy_only,
-               "timeout": timeout, "hide": self._hide(resources), "sandbox": not off,
+        crashed = [c["cell"] for c in record.get("crashes", [])]
+        job = {"source": str(source), "cells": worker_cells(nb),
+               "numpy_only": sandbox.numpy_only(nb), "timeout": timeout, "hide": hide,
+               "sandbox": not off,
                "skip": crashed}
         package_root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -170,8 +159,7 @@ class SecondVerdict(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
-        if info.get("assignment") not in self.labs or os.environ.get(OPT_OUT, "").lower() in (
-                "off", "0", "no", "false"):
+        if info.get("assignment") not in self.labs or sandbox.turned_off(OPT_OUT):
             return nb, resources
         tests = [c for c in nb.cells if c.cell_type == "code" and _meta(c).get("grade")]
         if not any(not _failed_in_kernel(c) for c in tests):

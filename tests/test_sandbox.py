@@ -31,7 +31,7 @@ cases = sys.modules.setdefault("hostile_cases", importlib.util.module_from_spec(
 _spec.loader.exec_module(cases)
 
 REASON = sandbox.availability()
-if os.environ.get(sandbox.OPT_OUT, "").lower() in ("off", "0", "no", "false"):
+if sandbox.turned_off():
     REASON = f"{sandbox.OPT_OUT}=off (the corpus kills processes: never run it unsandboxed)"
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 needs_sandbox = pytest.mark.skipif(REASON is not None, reason=f"no sandbox here: {REASON}")
