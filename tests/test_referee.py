@@ -156,3 +156,76 @@ def test_referee_keeps_correct_work_and_fails_the_release(short, monkeypatch):
                        "hide": [str(ROOT)]})
     passed = [k for k, v in outcome["verdicts"].items() if v["passed"]]
     assert outcome["verdicts"] and not passed, f"{lab}: the release passed {passed}"
+
+
+# -- the warm start ---------------------------------------------------------------------------
+def _job(folder, cells, lab="lab01_linear_regression", timeout=60):
+    folder.mkdir()
+    path = folder / "job.json"
+    path.write_text(json.dumps({"source": str(ROOT / "solutions" / lab / f"{lab}.ipynb"),
+                                "cells": cells, "numpy_only": True, "timeout": timeout,
+                                "hide": [str(ROOT)]}))
+    return path
+
+
+def _env():
+    import os
+
+    return {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+
+
+@needs_sandbox
+def test_zygote_children_give_the_cold_referees_verdicts(tmp_path, monkeypatch):
+    """Forked from a process that imported torch, a referee judges as a fresh one does: the
+    solution passes every test before and after a wrong submission, and the wrong one gets
+    the fresh referee's verdicts (which fail what the mutation table says must fail)."""
+    import subprocess
+    import sys
+
+    from grader.zygote import Zygote
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    lab = "lab01_linear_regression"
+    table = importlib.import_module("tools.variants.lab01")
+    variant = next(v for v in table.VARIANTS if v.name == "mse_loss: no factor 1/2")
+    wrong = submission_cells(lab, variant.replace)
+    zygote = Zygote(_env())
+    try:
+        warm = {}
+        for name, cells in [("right", submission_cells(lab)), ("wrong", wrong),
+                            ("right-again", submission_cells(lab))]:
+            code, out, err = zygote.run(_job(tmp_path / name, cells), 300)
+            assert code == 0, err
+            warm[name] = {k: v["passed"] for k, v in json.loads(out)["verdicts"].items()}
+        cold = subprocess.run([sys.executable, "-m", "grader.referee",
+                               str(_job(tmp_path / "cold", wrong))],
+                              capture_output=True, text=True, env=_env(), check=True)
+        cold = {k: v["passed"] for k, v in json.loads(cold.stdout)["verdicts"].items()}
+    finally:
+        zygote.stop()
+    assert all(warm["right"].values()) and warm["right"] == warm["right-again"]
+    assert warm["wrong"] == cold
+    assert {k for k, passed in cold.items() if not passed} >= set(variant.fails)
+    assert cold["test_predict"]
+
+
+@needs_sandbox
+def test_zygote_kills_a_referee_over_time_and_keeps_serving(tmp_path):
+    """A referee child that outlives its time is killed with its process group (the worker
+    too); a zygote that died is started again for the next job."""
+    import os
+
+    from grader.zygote import Zygote
+
+    zygote = Zygote(_env())
+    try:
+        hang = ["import time\ndef predict(X, w, b):\n    time.sleep(600)"]
+        with pytest.raises(TimeoutError):
+            zygote.run(_job(tmp_path / "hang", hang, timeout=600), 8)
+        os.kill(zygote.process.pid, 9) if zygote.process else None
+        code, out, err = zygote.run(_job(tmp_path / "next", submission_cells(
+            "lab01_linear_regression")), 300)
+        assert code == 0, err
+        assert json.loads(out)["verdicts"]["test_predict"]["passed"]
+    finally:
+        zygote.stop()

@@ -112,6 +112,34 @@ def start_mismatch(lab) -> str | None:
     return None
 
 
+def choose_function(lab, index: int, readouts: list[str]) -> tuple[dict, dict]:
+    """Pick option ``index`` of the function dropdown; the image and readouts before and
+    after (see ``LabPage.change``).
+
+    Seen in about one run in four of the whole browser suite, never when this test runs
+    alone (issue 16): the kernel has switched the function and drawn the new frame, but the
+    page keeps showing the old image. The kernel side is asserted, the miss is reported as a
+    warning with what the page and the kernel hold, and the function is chosen again by way
+    of another one: the page must then follow."""
+    select = lab.page.locator(".test-function select")
+    labels = option_labels(lab, ".test-function")
+    try:
+        return lab.change(lambda: select.select_option(index=index), IMAGE, readouts)
+    except Exception as error:  # playwright's TimeoutError (playwright may be absent)
+        if type(error).__name__ != "TimeoutError":
+            raise
+    chosen = lab.kernel_json("explorer.function.value")
+    drawn = lab.kernel_json("__import__('hashlib').sha1(explorer.image.value).hexdigest()")
+    shown = lab.wait_for_image(IMAGE)
+    warnings.warn(f"the page missed the image of choosing {labels[index]!r}: the kernel has "
+                  f"{chosen!r} and drew {drawn[:10]}, the page shows {shown['sha1'][:10]} "
+                  f"({shown['src']}); re-selected", stacklevel=2)
+    assert chosen == lab.kernel_json(f"explorer.function.options[{index}][1]"), \
+        f"choosing {labels[index]!r} did not reach the kernel (it has {chosen!r})"
+    lab.change(lambda: select.select_option(index=(index + 1) % len(labels)), IMAGE, readouts)
+    return lab.change(lambda: select.select_option(index=index), IMAGE, readouts)
+
+
 def test_gradient_descent_explorer(lab_page):
     lab = lab_page
     open_explorer(lab, "demo_gradient_descent.ipynb")
@@ -130,19 +158,7 @@ def test_gradient_descent_explorer(lab_page):
     # Dropdown: a 2-D function (contour plot instead of a curve).
     labels = option_labels(lab, ".test-function")
     index = next((i for i, text in enumerate(labels) if "Rosenbrock" in text), len(labels) - 1)
-    select = lab.page.locator(".test-function select")
-    try:
-        before, after = lab.change(lambda: select.select_option(index=index), IMAGE, readouts)
-    except Exception as error:  # playwright's TimeoutError (playwright may be absent)
-        if type(error).__name__ != "TimeoutError":
-            raise
-        # Seen in about one run in four (issue 16): the kernel has switched the function and
-        # drawn the new frame, but the page keeps showing the old image. Assert the kernel side,
-        # say so, then choose another function and this one again: the page must follow.
-        assert lab.kernel_json("explorer.function.value") == "rosenbrock"
-        warnings.warn("the page missed the image of a dropdown change; re-selected", stacklevel=1)
-        lab.change(lambda: select.select_option(index=(index + 1) % len(labels)), IMAGE, readouts)
-        before, after = lab.change(lambda: select.select_option(index=index), IMAGE, readouts)
+    before, after = choose_function(lab, index, readouts)
     assert_changed(before, after, ".test-readout", f"choosing {labels[index]!r}")
     lab.screenshot("3-function", explorer)
 
@@ -169,7 +185,7 @@ def test_gradient_descent_start_points(lab_page):
     first = select.evaluate("(el) => el.selectedIndex")
     for index in range(select.locator("option").count()):
         if index != first:
-            lab.change(lambda index=index: select.select_option(index=index), IMAGE, [])
+            choose_function(lab, index, [])
             problems.append(start_mismatch(lab))
     problems = [p for p in problems if p]
     assert not problems, "start points that do not agree:\n" + "\n".join(problems)
