@@ -22,9 +22,14 @@ referee computes a second verdict without that trust:
 :class:`grader.verdict.SecondVerdict` (in ``nbgrader autograde``) takes the lower of the two
 verdicts per test cell and lists every disagreement in the review report.
 
+The worker runs the submission's cells as the referee goes: a test cell is judged once the
+submission's cells before it have run and no later ones, so a test sees each function as the
+notebook defines it at the test's place, as in the kernel (a broken redefinition in a later
+scratch cell costs nothing; without this the referee judged the last definition).
+
 Run as ``python -m grader.referee job.json``; the job names the source notebook, the
-submission's code cells, whether the lab is NumPy-only, the per-call timeout and the folders
-to hide.
+submission's code cells, where its test cells stand among them (``stops``), whether the lab
+is NumPy-only, the per-call timeout and the folders to hide.
 """
 
 from __future__ import annotations
@@ -94,31 +99,44 @@ class Worker:
         self.process: subprocess.Popen | None = None
         self.private: Path | None = None
         self.run_errors: list = []
+        self.good: list[int] = []  # cells that ran without killing or hanging the worker
+        self.ran = 0  # cells tried so far
 
-    def start(self, startup: float, timeout: float) -> None:
-        """Start a sandboxed worker and run the submission's cells in it, one at a time (the
-        first, which imports the course, may take ``startup`` seconds, the others
-        ``timeout``). A cell that kills the worker or hangs is left out (reported in
-        ``run_errors``) and the worker is started again with the cells that ran, as the
-        kernel's grader does."""
-        self.run_errors, good, restarts = [], [], 0
+    def start(self, startup: float, timeout: float, upto: int | None = None) -> None:
+        """Start a sandboxed worker and run the submission's first ``upto`` cells in it (all
+        by default), one at a time: the first, which imports the course, may take
+        ``startup`` seconds, the others ``timeout``. A cell that kills the worker or hangs
+        is left out (reported in ``run_errors``) and the worker is started again with the
+        cells that ran, as the kernel's grader does."""
+        self.run_errors, self.good, self.ran, self.restarts = [], [], 0, 0
         self._spawn()
-        for index, source in enumerate(self.cells):
+        self.advance(len(self.cells) if upto is None else upto, startup, timeout)
+
+    def advance(self, upto: int, startup: float, timeout: float) -> None:
+        """Run the cells not yet run before position ``upto``: a test cell then sees the
+        functions as the notebook defined them at its place, as in the kernel (a later
+        redefinition does not change what an earlier test judged)."""
+        while self.ran < min(upto, len(self.cells)):
+            index, self.ran = self.ran, self.ran + 1
             try:
-                errors = self.request({"op": "run", "cells": [source]},
+                errors = self.request({"op": "run", "cells": [self.cells[index]]},
                                       startup if index == 0 else timeout)["errors"]
             except WorkerGone as error:
                 self.run_errors.append([index, "WorkerGone", str(error)])
-                restarts += 1
-                if restarts > self.max_restarts:
+                self.restarts += 1
+                if self.restarts > self.max_restarts:
                     raise
-                self._spawn()
-                if good:
-                    self.request({"op": "run", "cells": [self.cells[i] for i in good]},
-                                 startup + timeout * len(good))
+                self.restart(startup, timeout)
                 continue
             self.run_errors += [[index, *e[1:]] for e in errors]
-            good.append(index)
+            self.good.append(index)
+
+    def restart(self, startup: float, timeout: float) -> None:
+        """A fresh worker with the cells that ran without killing it."""
+        self._spawn()
+        if self.good:
+            self.request({"op": "run", "cells": [self.cells[i] for i in self.good]},
+                         startup + timeout * len(self.good))
 
     def _spawn(self) -> None:
         self.stop()
@@ -338,6 +356,22 @@ def _write_back(before, after) -> None:
         before[:] = after
 
 
+def _upto(cells: list[dict], stops: dict | None, count: int) -> list[int]:
+    """For each of the instructor's cells: how many of the submission's ``count`` cells the
+    worker must have run when the referee reaches it, namely those before the next test cell
+    in the submission (``stops``, see :func:`grader.verdict.stops_before_tests`). A test cell
+    the submission lacks, or a job without ``stops``, means all of them."""
+    if stops is None:
+        return [count] * len(cells)
+    upto, following = [count] * len(cells), count
+    for position in range(len(cells) - 1, -1, -1):
+        meta = _meta(cells[position])
+        if meta.get("grade"):
+            following = min(stops.get(meta.get("grade_id"), count), count)
+        upto[position] = following
+    return upto
+
+
 def referee(job: dict) -> dict:
     """Run the job (see the module docstring); the verdict per test cell."""
     started = time.monotonic()
@@ -347,17 +381,22 @@ def referee(job: dict) -> dict:
                     job.get("limits"), job.get("sandbox", True))
     verdicts: dict[str, dict] = {}
     startup = max(timeout, float(job.get("startup_timeout", 120)))
+    upto = _upto(cells, job.get("stops"), len(job["cells"]))
     try:
         try:
-            worker.start(startup, timeout)
+            worker.start(startup, timeout, upto[0] if upto else 0)
         except WorkerGone as error:  # every cell killed it: nothing of the submission runs
             return {"verdicts": {}, "worker_errors": worker.run_errors + [[-1, "WorkerGone",
                                                                            str(error)]],
                     "seconds": round(time.monotonic() - started, 2)}
         session = _Session(worker, timeout)
         namespace: dict = {"__name__": "__main__"}
-        for cell in cells:
+        for position, cell in enumerate(cells):
             meta = _meta(cell)
+            try:
+                worker.advance(upto[position], startup, timeout)
+            except WorkerGone:
+                break  # the remaining cells get no verdict: they fail (grader.verdict)
             if meta.get("solution") and not meta.get("grade"):
                 for name in solution_names(cell["source"]):
                     value, found = session.get(name)
@@ -384,7 +423,7 @@ def referee(job: dict) -> dict:
                 if grade_id is not None:
                     verdicts[grade_id] = {"passed": False, "message": str(error)}
                 try:
-                    worker.start(startup, timeout)
+                    worker.restart(startup, timeout)
                 except WorkerGone:
                     break  # the remaining cells get no verdict: they fail (grader.verdict)
             except BaseException as error:  # noqa: BLE001 - a failed test, whatever raised

@@ -62,18 +62,29 @@ def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
+def _runs_in_worker(cell) -> bool:
+    """Every code cell except test cells and the lab's experiments (locked cells whose id
+    starts with ``experiment``)."""
+    meta = _meta(cell)
+    if cell.cell_type != "code" or meta.get("grade"):
+        return False
+    return not (meta.get("locked") and str(meta.get("grade_id", "")).startswith("experiment"))
+
+
 def worker_cells(nb) -> list[str]:
-    """The submission's code the worker runs: every code cell except test cells and the
-    lab's experiments (locked cells whose id starts with ``experiment``)."""
-    cells = []
+    """The submission's code the worker runs, in notebook order."""
+    return [cell.source for cell in nb.cells if _runs_in_worker(cell)]
+
+
+def stops_before_tests(nb) -> dict[str, int]:
+    """Each test cell's grade_id -> how many of :func:`worker_cells` come before it in the
+    submission: the referee runs the test once those (and no later ones) have run."""
+    stops, count = {}, 0
     for cell in nb.cells:
-        meta = _meta(cell)
-        if cell.cell_type != "code" or meta.get("grade"):
-            continue
-        if meta.get("locked") and str(meta.get("grade_id", "")).startswith("experiment"):
-            continue
-        cells.append(cell.source)
-    return cells
+        if cell.cell_type == "code" and _meta(cell).get("grade"):
+            stops[_meta(cell).get("grade_id")] = count
+        count += _runs_in_worker(cell)
+    return stops
 
 
 def active_labs(config=None) -> list[str]:
@@ -149,6 +160,7 @@ class SecondVerdict(NbGraderPreprocessor):
         # second timeout on it (an infinite loop would otherwise cost the class twice).
         crashed = [c["cell"] for c in record.get("crashes", [])]
         job = {"source": str(source), "cells": worker_cells(nb),
+               "stops": stops_before_tests(nb),
                "numpy_only": sandbox.numpy_only(nb), "timeout": timeout, "hide": hide,
                "sandbox": not off,
                "skip": crashed}

@@ -229,3 +229,35 @@ def test_zygote_kills_a_referee_over_time_and_keeps_serving(tmp_path):
         assert json.loads(out)["verdicts"]["test_predict"]["passed"]
     finally:
         zygote.stop()
+
+
+@needs_sandbox
+def test_each_test_sees_the_functions_defined_before_it(monkeypatch):
+    """As in the kernel, a test judges the function as the notebook defines it at the test's
+    place: a broken redefinition after the last test (a student trying something out) costs
+    nothing, the same redefinition just before test_predict fails it."""
+    import nbformat
+
+    from grader.verdict import stops_before_tests
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    lab = "lab01_linear_regression"
+    broken = nbformat.v4.new_code_cell("def predict(X, w, b):\n    return 0.0")
+
+    def verdicts(where: str) -> dict:
+        nb = nbformat.read(ROOT / "solutions" / lab / f"{lab}.ipynb", as_version=4)
+        at = next(i for i, c in enumerate(nb.cells)
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == where) \
+            if where != "end" else len(nb.cells)
+        nb.cells.insert(at, broken)
+        outcome = referee({"source": str(ROOT / "solutions" / lab / f"{lab}.ipynb"),
+                           "cells": worker_cells(nb), "stops": stops_before_tests(nb),
+                           "numpy_only": True, "timeout": 60, "hide": [str(ROOT)]})
+        return {k: v["passed"] for k, v in outcome["verdicts"].items()}
+
+    from grader.verdict import worker_cells
+
+    at_end = verdicts("end")
+    assert at_end and all(at_end.values()), at_end
+    before = verdicts("test_predict")
+    assert not before["test_predict"], before
