@@ -14,7 +14,8 @@ so the grader can kill it and everything it started at once.
 Protocol on stdin/stdout (one line each): the zygote prints ``ready`` once its imports are
 done; for each line ``<path to job.json>`` it replies ``pid <n>`` when the child has started
 and ``exit <code>`` when it has ended. The child writes the referee's JSON to ``result.json``
-and its stderr to ``stderr.txt`` next to the job. End of input ends the zygote.
+and its stderr to ``stderr.txt`` next to the job. End of input, or ten minutes without a
+job, ends the zygote.
 
 :class:`Zygote` is the grader's side (used by :class:`grader.verdict.SecondVerdict`).
 """
@@ -39,6 +40,11 @@ __all__ = ["PRELOAD", "Zygote", "ZygoteGone", "serve"]
 # torch._disable_dynamo).
 PRELOAD = ("torch", "torch._dynamo", "torch.optim", "numpy", "grader.referee",
            "course.grading", "course.gradcheck")
+
+
+# An idle zygote holds about 670 MB (torch): in formgrader it would otherwise live as long as
+# the instructor's notebook server.
+IDLE = 600.0
 
 
 class ZygoteGone(RuntimeError):
@@ -69,13 +75,20 @@ def _child(job: str) -> None:
     os._exit(1)
 
 
-def serve(lines, out) -> None:
-    """The zygote's loop: fork a referee per job path read from ``lines``."""
+def serve(lines, out, idle: float = IDLE) -> None:
+    """The zygote's loop: fork a referee per job path read from ``lines`` (a text stream
+    with a file descriptor); end after ``idle`` seconds without a job."""
     for name in PRELOAD:
         __import__(name)
     out.write("ready\n")
     out.flush()
-    for line in lines:
+    while True:
+        ready, _, _ = select.select([lines], [], [], idle)
+        if not ready:
+            return  # the grader starts a new zygote when it needs one
+        line = lines.readline()
+        if not line:
+            return
         job = line.strip()
         if not job:
             continue
@@ -96,9 +109,10 @@ class Zygote:
     died). One job at a time: formgrader may autograde from several threads of the notebook
     server, so :meth:`run` holds a lock."""
 
-    def __init__(self, env: dict, startup_timeout: float = 300.0):
+    def __init__(self, env: dict, startup_timeout: float = 300.0, idle: float = IDLE):
         self.env = env
         self.startup_timeout = startup_timeout
+        self.idle = idle
         self.process: subprocess.Popen | None = None
         self._buffer = b""
         self._lock = threading.Lock()
@@ -122,7 +136,7 @@ class Zygote:
         self._buffer = b""
         self.process = subprocess.Popen(
             [sys.executable, "-c", "import sys; from grader.zygote import serve; "
-             "serve(sys.stdin, sys.stdout)"],
+             f"serve(sys.stdin, sys.stdout, {float(self.idle)!r})"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=self.env, cwd="/", start_new_session=True)
         try:

@@ -212,12 +212,18 @@ def test_zygote_children_give_the_cold_referees_verdicts(tmp_path, monkeypatch):
 @needs_sandbox
 def test_zygote_kills_a_referee_over_time_and_keeps_serving(tmp_path):
     """A referee child that outlives its time is killed with its process group (the worker
-    too); a zygote that died is started again for the next job."""
+    too); a zygote that died, or ended itself after its idle time, is started again for the
+    next job."""
     import os
+    import time
 
     from grader.zygote import Zygote
 
-    zygote = Zygote(_env())
+    zygote = Zygote(_env(), idle=3)
+    zygote._start()
+    first = zygote.process
+    time.sleep(6)
+    assert first.poll() is not None, "an idle zygote should have ended itself"
     try:
         hang = ["import time\ndef predict(X, w, b):\n    time.sleep(600)"]
         with pytest.raises(TimeoutError):

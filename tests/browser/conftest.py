@@ -10,6 +10,7 @@ here, so ``playwright install`` is never run.
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import json
 import os
@@ -383,8 +384,24 @@ class LabPage:
         self.server = server
         self.name = name  # prefix of the screenshot files
         self.errors: list[str] = []
+        # the last kernel websocket frames received: (time, bytes) - to tell a message the
+        # kernel never sent from one the page did not apply (see choose_function)
+        self.frames: collections.deque = collections.deque(maxlen=400)
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        page.on("websocket", self._on_websocket)
+
+    def _on_websocket(self, socket) -> None:
+        def received(payload) -> None:
+            data = payload.encode() if isinstance(payload, str) else bytes(payload)
+            self.frames.append((time.monotonic(), data))
+
+        socket.on("framereceived", received)
+
+    def frames_mentioning(self, text: str, since: float) -> list[int]:
+        """Sizes of the websocket frames received since ``since`` that contain ``text``."""
+        needle = text.encode()
+        return [len(data) for at, data in list(self.frames) if at >= since and needle in data]
 
     def _on_console(self, message) -> None:
         if message.type == "error":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import warnings
 
 import pytest
@@ -132,6 +133,7 @@ def choose_function(lab, index: int, readouts: list[str]) -> tuple[dict, dict]:
     labels = option_labels(lab, ".test-function")
     lab.settle()
     old_src = lab.wait_for_image(IMAGE)["src"]
+    since = time.monotonic()
     try:
         return lab.change(lambda: select.select_option(index=index), IMAGE, readouts)
     except Exception as error:  # playwright's TimeoutError (playwright may be absent)
@@ -140,6 +142,8 @@ def choose_function(lab, index: int, readouts: list[str]) -> tuple[dict, dict]:
     chosen = lab.kernel_json("explorer.function.value")
     drawn = lab.kernel_json("__import__('hashlib').sha1(explorer.image.value).hexdigest()")
     page = lab.page.locator(IMAGE).evaluate(JS_IMAGE_RAW)
+    image_id = lab.kernel_json("explorer.image.model_id")
+    sent = lab.frames_mentioning(image_id, since)
     # One suspect: the notebook skips rendering what it thinks is off screen
     # (content-visibility), so a new src is set but never loaded. Scrolling the image into
     # view tells that apart from a message that never arrived.
@@ -156,6 +160,7 @@ def choose_function(lab, index: int, readouts: list[str]) -> tuple[dict, dict]:
         f"and drew {drawn[:10]}; the page's image: src "
         f"{'unchanged' if page['src'] == old_src else 'new'}, complete {page['complete']}, "
         f"naturalWidth {page['naturalWidth']}, rendered {page['rendered']}; {scrolled}; "
+        f"websocket frames naming the Image model since the selection: {sent} (bytes); "
         "re-selected", stacklevel=2)
     assert chosen == lab.kernel_json(f"explorer.function.options[{index}][1]"), \
         f"choosing {labels[index]!r} did not reach the kernel (it has {chosen!r})"
