@@ -37,6 +37,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import functools
 import io
 import json
 import os
@@ -45,7 +46,10 @@ import shutil
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
+
+import numpy as np
 
 from grader import sandbox, wire
 
@@ -207,6 +211,34 @@ def _raise_remote(error: list, iterating: bool = False) -> None:
     raise RuntimeError(f"{name}: {message}")
 
 
+def _source_of(cells: list[str], name: str) -> str | None:
+    """The source of the last top-level ``def``/``class`` named ``name`` in ``cells`` (the
+    submission's cells the worker has run), read by the referee itself: a source check in a
+    test (``inspect.getsource``) reads what the student wrote, not what the worker says."""
+    for source in reversed(cells):
+        text = "\n".join("pass" if line.lstrip().startswith(("%", "!")) else line
+                         for line in source.splitlines())
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in reversed(tree.body):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and \
+                    node.name == name:
+                return ast.get_source_segment(text, node, padded=True)
+    return None
+
+
+def _getsource(obj, _original=__import__("inspect").getsource):
+    """``inspect.getsource`` that also answers for a student's function (see _source_of)."""
+    if type(obj) is _Remote and isinstance(obj._target, str):
+        source = _source_of(obj._session.worker.cells[:obj._session.worker.ran], obj._target)
+        if source is None:
+            raise OSError(f"could not find the source of {obj._target}")
+        return source
+    return _original(obj)
+
+
 class _Remote:
     """A function or object that lives in the worker."""
 
@@ -255,23 +287,75 @@ class _Remote:
 
 
 class _Session:
-    def __init__(self, worker: Worker, timeout: float) -> None:
-        self.worker, self.timeout = worker, timeout
+    def __init__(self, worker: Worker, timeout: float, mirroring: bool = False) -> None:
+        self.worker, self.timeout, self.mirroring = worker, timeout, mirroring
         self.rngs = wire.RngTable("r")
         self.calls = 0
         self.lazy: dict[str, tuple] = {}  # call id -> the caller's (args, kwargs)
+        # PyTorch labs: the referee's own objects the worker holds copies of, the referee's
+        # functions it may call back, and the tensors that came from the worker (by id)
+        self.mirrors = wire.MirrorTable()
+        self.callbacks: set[str] = set()
+        self.from_worker: dict[int, tuple] = {}
+        self.made = 0
 
+    # -- one round trip --------------------------------------------------------------------
     def request(self, message: dict) -> dict:
         """One round trip; the generators of both sides are in step before and after, and
-        arguments still held by a lazy result (grader.worker) are written back."""
-        message["rngs"] = self.rngs.states()
-        answer = self.worker.request(message, self.timeout)
-        self.rngs.sync(answer.get("rngs", {}))
+        arguments still held by a lazy result (grader.worker) are written back. In the
+        PyTorch labs the torch random state, the grad mode and the states of the mirrored
+        objects travel too, and the worker may call back the referee's functions (a hook,
+        a transform) before it answers."""
+        while True:
+            message["rngs"] = self.rngs.states()
+            if self.mirroring:
+                message["torch"] = wire.torch_globals()
+                message["mirrors"] = self.mirrors.states()
+            answer = self.worker.request(message, self.timeout)
+            self.rngs.sync(answer.get("rngs", {}))
+            if self.mirroring:
+                wire.set_torch_globals(answer.get("torch"))
+                self.mirrors.sync(answer.get("mirrors", {}), self._decode)
+            if "callback" not in answer:
+                break
+            message = self._run_callback(answer)
         lazy = answer.get("lazy", {})
         for key, (args, kwargs) in list(self.lazy.items()):
             if key in lazy:
                 self._write_back(args, kwargs, *lazy[key])
         return answer
+
+    def _run_callback(self, answer: dict) -> dict:
+        """Run one of the referee's functions that the student's code called (a forward
+        hook, a transform) and the reply that carries its result to the worker."""
+        key = answer.get("callback")
+        if key not in self.callbacks:
+            raise WorkerGone(f"the worker called back an unknown function {key!r}")
+        function = self.mirrors.by_key[key]
+        args, kwargs = self._decode(answer.get("args")), self._decode(answer.get("kwargs"))
+        if type(args) is not list or type(kwargs) is not dict:
+            raise WorkerGone("malformed call back from the worker")
+        try:
+            result = function(*args, **kwargs)
+            return {"op": "return", "value": self._encode(result), "args": self._encode(args)}
+        except WorkerGone:
+            raise
+        except Exception as error:  # noqa: BLE001 - the test's function failed: raised there
+            name = type(error).__name__ if getattr(builtins, type(error).__name__, None) is \
+                type(error) else "RuntimeError"
+            return {"op": "return", "error": [name, str(error)[:2000]]}
+
+    def forget(self) -> None:
+        """A new test cell: the worker drops its copies of the referee's objects."""
+        if self.mirroring and (self.mirrors.by_key or self.from_worker):
+            self.reset()
+            self.request({"op": "forget"})
+
+    def reset(self) -> None:
+        """Forget the objects shared with the worker (it was restarted, or will forget)."""
+        self.mirrors.clear()
+        self.callbacks.clear()
+        self.from_worker.clear()
 
     def _write_back(self, args, kwargs, sent_args, sent_kwargs) -> None:
         """Make the caller's arguments look as the student's code left them."""
@@ -283,11 +367,109 @@ class _Session:
     def _target(self, target):
         return target if isinstance(target, str) else wire.encode(target)
 
+    # -- what crosses ----------------------------------------------------------------------
     def _encode(self, value):
-        return wire.encode(value, self._to_ref, self.rngs)
+        return wire.encode(value, self._to_ref, self.rngs,
+                           self._hook if self.mirroring else None)
 
     def _decode(self, value, label="result"):
-        return wire.decode(value, lambda ref: _Remote(self, ref, label), self.rngs)
+        if not self.mirroring:
+            return wire.decode(value, lambda ref: _Remote(self, ref, label), self.rngs)
+        return wire.decode(value, lambda ref: _Remote(self, ref, label), self.rngs,
+                           self._find_mirror, self._tensor_hook)
+
+    def _find_mirror(self, body):
+        """One of the referee's objects, named by the worker (never one it sends)."""
+        if type(body) is not dict or set(body) - {"key", "path"}:
+            raise ValueError("malformed mirror reference from the worker")
+        return self.mirrors.find(body)
+
+    def _tensor_hook(self, tensor, ref) -> None:
+        """A tensor from the worker that records gradients: ``backward()`` on the referee's
+        side (``out.sum().backward()`` in a test) is carried into the worker's graph."""
+        if ref is None:
+            return
+        self.from_worker[id(tensor)] = (tensor, ref)
+        if tensor.requires_grad and tensor.is_leaf:
+            tensor.register_hook(lambda grad, ref=ref: self._backward(ref, grad))
+
+    def _backward(self, ref, grad) -> None:
+        answer = self.request({"op": "backward", "target": wire.encode(ref),
+                               "grad": self._encode(grad)})
+        if "error" in answer:
+            _raise_remote(answer["error"])
+
+    def _hook(self, value):
+        """How one of the referee's objects crosses: by key if the worker holds it (or it
+        came from the worker), else as a new copy (a pickle, from the trusted side to the
+        untrusted one only) or, for a function, as a call back."""
+        found = self.mirrors.hook()(value)
+        if found is not None:
+            return found
+        known = self.from_worker.get(id(value))
+        if known is not None and known[0] is value:
+            return {"__ref__": known[1].id}
+        if type(value) is _Remote or _is_data(value):
+            return None
+        key = f"m{self.made}"
+        self.made += 1
+        if _is_callback(value):
+            self.mirrors.add(key, value)
+            self.callbacks.add(key)
+            return {"__mirror__": {"key": key, "callback": True}}
+        data = self._pickle(value)
+        self.mirrors.add(key, value, synced=False)
+        return {"__mirror__": {"key": key, "pickle": data}}
+
+    def _pickle(self, value) -> str:
+        import base64
+
+        import cloudpickle
+
+        session = self
+        by_value: set[int] = set()  # the methods of a class of the test's, sent with it
+
+        class Pickler(cloudpickle.Pickler):
+            def persistent_id(self, obj):
+                if obj is value or id(obj) in by_value:
+                    return None
+                if isinstance(obj, type) and obj.__module__ == "__main__":
+                    for v in vars(obj).values():
+                        by_value.add(id(v))
+                        for part in ("__func__", "fget", "fset", "fdel"):
+                            by_value.add(id(getattr(v, part, None)))
+                    return None
+                return session._persistent_id(obj)
+
+        buffer = io.BytesIO()
+        try:
+            Pickler(buffer).dump(value)
+        except Exception as error:  # noqa: BLE001
+            raise wire.CannotCross(f"a {type(value).__name__} cannot be passed to the student's "
+                                   f"code ({error})") from None
+        return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+    def _persistent_id(self, obj):
+        if type(obj) is _Remote:
+            target = obj._target
+            return ("ref", target.id) if isinstance(target, wire.Ref) else ("name", target)
+        found = self.mirrors.index().get(id(obj))
+        if found is not None and found[0] is obj:
+            return ("mirror", found[1]["key"], found[1]["path"])
+        known = self.from_worker.get(id(obj))
+        if known is not None and known[0] is obj:
+            return ("ref", known[1].id)
+        torch = sys.modules.get("torch")
+        if isinstance(obj, np.random.Generator) or (torch is not None and type(
+                obj) is torch.Generator):
+            return ("rng", self.rngs.key(obj))
+        if _is_callback(obj):
+            key = f"m{self.made}"
+            self.made += 1
+            self.mirrors.add(key, obj)
+            self.callbacks.add(key)
+            return ("callback", key)
+        return None
 
     @staticmethod
     def _to_ref(value):
@@ -335,25 +517,32 @@ class _Session:
         return self._decode(value, name), True
 
 
-def _write_back(before, after) -> None:
-    """Make the caller's argument look as the student's function left it (in-place changes)."""
-    import numpy as np
+def _is_data(value) -> bool:
+    """Values :func:`grader.wire.encode` sends as data (a leaf tensor that records gradients
+    is sent as a mirrored object instead, so that its ``.grad`` comes back)."""
+    if isinstance(value, (np.ndarray, np.generic, np.random.Generator, list, tuple, dict,
+                          wire.Ref)):
+        return True
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return not (value.is_leaf and value.requires_grad)
+    return torch is not None and type(value) is torch.Generator
 
-    if isinstance(before, np.ndarray) and isinstance(after, np.ndarray):
-        if before.shape == after.shape and before.flags.writeable:
-            with np.errstate(all="ignore"):
-                before[...] = after.astype(before.dtype, copy=False)
-    elif isinstance(before, np.random.Generator) and isinstance(after, np.random.Generator):
-        before.bit_generator.state = after.bit_generator.state
-    elif type(before) is dict and type(after) is dict:
-        # Entries are replaced, not written into: an array the caller still holds keeps its
-        # values unless the student's function wrote into it (then the write-back above
-        # already happened for top-level arguments only; nested in-place edits are not
-        # mirrored, which can only make this verdict more lenient than the kernel's).
-        before.clear()
-        before.update(after)
-    elif type(before) is list and type(after) is list:
-        before[:] = after
+
+def _is_callback(value) -> bool:
+    """A function of the test's (a lambda, a helper, a bound method): the worker calls it
+    back instead of getting a copy."""
+    if isinstance(value, (types.MethodType, functools.partial)):
+        return True
+    if isinstance(value, types.FunctionType):
+        return value.__module__ in (None, "__main__") or "<" in value.__qualname__
+    if isinstance(value, types.BuiltinMethodType):
+        owner = getattr(value, "__self__", None)
+        return owner is not None and not isinstance(owner, types.ModuleType)
+    return False
+
+
+_write_back = wire.write_back
 
 
 def _upto(cells: list[dict], stops: dict | None, count: int) -> list[int]:
@@ -389,8 +578,17 @@ def referee(job: dict) -> dict:
             return {"verdicts": {}, "worker_errors": worker.run_errors + [[-1, "WorkerGone",
                                                                            str(error)]],
                     "seconds": round(time.monotonic() - started, 2)}
-        session = _Session(worker, timeout)
+        session = _Session(worker, timeout, mirroring=not job.get("numpy_only"))
         namespace: dict = {"__name__": "__main__"}
+        # an experiment followed by a test (lab 05's accuracy goal) runs here, with the
+        # student's functions called in the worker, as the test needs what it computed
+        tested_later = [any(_meta(c).get("grade") for c in cells[i + 1:])
+                        for i in range(len(cells))]
+        os.environ.setdefault("NBGRADER_EXECUTION", "autograde")
+        import inspect
+
+        inspect.getsource = _getsource  # this process runs only the referee
+        kernel_only = set(job.get("kernel_only", ()))
         for position, cell in enumerate(cells):
             meta = _meta(cell)
             try:
@@ -406,8 +604,16 @@ def referee(job: dict) -> dict:
                         namespace.pop(name, None)
                 continue
             grade_id = meta.get("grade_id") if meta.get("grade") else None
-            if grade_id is None and str(meta.get("grade_id", "")).startswith("experiment"):
+            if grade_id is None and str(meta.get("grade_id", "")).startswith(
+                    "experiment") and not tested_later[position]:
                 continue  # the lab's experiments grade nothing
+            if grade_id is not None:
+                try:
+                    session.forget()
+                except WorkerGone:
+                    session.reset()
+            if grade_id is not None and grade_id in kernel_only:
+                continue  # judged by the kernel alone (grader.verdict.KERNEL_ONLY)
             if grade_id is not None and grade_id in job.get("skip", ()):
                 verdicts[grade_id] = {"passed": False, "message": "not run again: this test "
                                       "crashed or timed out in the notebook"}
@@ -422,6 +628,7 @@ def referee(job: dict) -> dict:
             except WorkerGone as error:
                 if grade_id is not None:
                     verdicts[grade_id] = {"passed": False, "message": str(error)}
+                session.reset()
                 try:
                     worker.restart(startup, timeout)
                 except WorkerGone:

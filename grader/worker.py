@@ -11,7 +11,19 @@ reads requests from stdin and answers on the original stdout; the student's own 
 - ``get``: the value of a name (plain data) or a reference to it (a function, an object);
 - ``call``: call a name or a reference with decoded arguments; the answer carries the result
   and the arguments as they are after the call (so the referee sees in-place changes);
-- ``getattr`` / ``setattr``: attributes of a referenced object.
+- ``getattr`` / ``setattr``: attributes of a referenced object;
+- ``backward``: the referee called ``backward()`` on its copy of a tensor this worker
+  returned: the gradient it got there is carried into this worker's graph;
+- ``forget``: drop the copies of the referee's objects (a new test cell begins).
+
+In the PyTorch labs the referee hands its own objects (a model, an optimizer, a data loader,
+built by the instructor's test code) to the student's functions as pickled copies: the only
+pickles here travel from the trusted side to the untrusted one, never back. Their state
+(parameters, gradients, buffers, train/eval modes, optimizer state) travels back as plain data
+with every answer (:class:`wire.MirrorTable`), and a function of the referee's (a transform, a
+forward hook) becomes a :class:`Callback` that asks the referee to run it. The global torch
+random state and the grad mode travel with every message both ways, so the two processes
+behave as one.
 
 Nothing here is trusted: the referee decodes every answer with :func:`grader.wire.decode`,
 which rebuilds plain data only, and computes every expected value on its own side.
@@ -25,9 +37,13 @@ import sys
 
 
 def _serve(requests, answers) -> None:
+    import builtins
+    import pickle
+
     import wire  # the copy next to this file (the sandbox does not see the grader package)
 
     objects: list = []
+    mirrors = wire.MirrorTable()  # the referee's objects this worker holds copies of
 
     def to_ref(value):
         objects.append(value)
@@ -38,14 +54,88 @@ def _serve(requests, answers) -> None:
 
     rngs = wire.RngTable("w")
 
+    class Callback:
+        """A function of the referee's (a transform, a hook): calling it asks the referee."""
+
+        def __init__(self, key):
+            self.key = key
+
+        def __call__(self, *args, **kwargs):
+            return callback(self.key, args, kwargs)
+
+    class Unpickler(pickle.Unpickler):  # what the referee sends: its own objects, trusted
+        def persistent_load(self, pid):
+            kind, key = pid[0], pid[1]
+            if kind == "ref":
+                return objects[key]
+            if kind == "name":
+                return namespace[key]
+            if kind == "rng":
+                return rngs.by_key[key]
+            if kind == "callback":
+                return Callback(key)
+            return mirrors.find({"key": key, "path": pid[2]})
+
+    def mirror(body):
+        if type(body) is dict and body.get("pickle"):
+            import base64
+            import io
+
+            obj = Unpickler(io.BytesIO(base64.b64decode(body["pickle"]))).load()
+            mirrors.add(body["key"], obj)
+            return obj
+        if type(body) is dict and body.get("callback"):
+            obj = Callback(body["key"])
+            mirrors.add(body["key"], obj)
+            return obj
+        return mirrors.find(body)
+
     def dec(value):
-        return wire.decode(value, from_ref, rngs)
+        return wire.decode(value, from_ref, rngs, mirror)
 
     def enc(value):
-        return wire.encode(value, to_ref, rngs)
+        return wire.encode(value, to_ref, rngs, mirrors.hook())
 
     def resolve(target):  # a name in the submission's namespace, or a reference
         return namespace[target] if isinstance(target, str) else dec(target)
+
+    def shared(answer):  # what both sides keep in step, added to every message
+        answer["rngs"] = rngs.states()
+        answer["torch"] = wire.torch_globals()
+        answer["mirrors"] = mirrors.states()
+        answer["lazy"] = {str(k): [enc(a), enc(kw)] for k, (a, kw) in lazy.items()}
+        return answer
+
+    def receive(message):
+        rngs.sync(message.get("rngs", {}))
+        wire.set_torch_globals(message.get("torch"))
+        mirrors.sync(message.get("mirrors", {}), dec, early=True)
+
+    def callback(key, args, kwargs):
+        wire.send_message(answers, shared({"callback": key, "args": enc(list(args)),
+                                           "kwargs": enc(dict(kwargs))}))
+        while True:
+            request = wire.read_message(requests)
+            if request.get("op") != "return":
+                send(handle(request))
+                continue
+            receive(request)
+            if "error" in request:
+                name, message = request["error"]
+                kind = getattr(builtins, name, None) if isinstance(name, str) else None
+                if not (isinstance(kind, type) and issubclass(kind, Exception)):
+                    kind = RuntimeError
+                raise kind(message)
+            for before, after in zip(args, dec(request["args"]), strict=False):
+                wire.write_back(before, after)
+            return dec(request["value"])
+
+    def send(answer):
+        try:
+            wire.send_message(answers, shared(answer))
+        except (TypeError, ValueError) as error:  # e.g. a result too large for the wire
+            wire.send_message(answers, {"error": ["ValueError", ["ValueError"],
+                                                  f"the result could not be sent: {error}"]})
 
     shell = None
     namespace: dict = {}
@@ -53,14 +143,12 @@ def _serve(requests, answers) -> None:
     # the arguments later (a lazy mini-batch iterator shuffling X in place), so their arguments
     # are sent back with every answer. The last few such calls are kept.
     lazy: dict = {}
-    while True:
-        try:
-            request = wire.read_message(requests)
-        except EOFError:
-            return
+
+    def handle(request):
+        nonlocal shell, namespace
         op = request.get("op")
         try:
-            rngs.sync(request.get("rngs", {}))
+            receive(request)
             if op == "run":
                 from IPython.core.interactiveshell import InteractiveShell
 
@@ -95,6 +183,12 @@ def _serve(requests, answers) -> None:
             elif op == "setattr":
                 setattr(resolve(request["target"]), request["attr"], dec(request["value"]))
                 answer = {"value": None}
+            elif op == "backward":  # the referee called backward() on a copy of this tensor
+                resolve(request["target"]).backward(dec(request["grad"]))
+                answer = {"value": None}
+            elif op == "forget":  # a new test cell: the referee's objects are sent afresh
+                mirrors.clear()
+                answer = {"value": None}
             else:
                 answer = {"error": ["ValueError", ["ValueError"], f"unknown request {op!r}"]}
         except BaseException as error:  # the student's exception, reported by name
@@ -102,13 +196,14 @@ def _serve(requests, answers) -> None:
                 raise
             mro = [k.__name__ for k in type(error).__mro__]
             answer = {"error": [type(error).__name__, mro, str(error)[:2000]]}
+        return answer
+
+    while True:
         try:
-            answer["rngs"] = rngs.states()
-            answer["lazy"] = {str(k): [enc(a), enc(kw)] for k, (a, kw) in lazy.items()}
-            wire.send_message(answers, answer)
-        except (TypeError, ValueError) as error:  # e.g. a result too large for the wire
-            wire.send_message(answers, {"error": ["ValueError", ["ValueError"],
-                                                  f"the result could not be sent: {error}"]})
+            request = wire.read_message(requests)
+        except EOFError:
+            return
+        send(handle(request))
 
 
 def main() -> None:
