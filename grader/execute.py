@@ -36,7 +36,7 @@ from traitlets import Bool, Dict, Integer, List, Unicode
 
 from grader import sandbox
 from grader.kernel import SandboxKernelManager
-from grader.verdict import active_labs, strip_hidden_tests
+from grader.verdict import active_labs, kernel_only, strip_hidden_tests
 
 __all__ = ["SandboxedExecute", "SandboxUnavailable"]
 
@@ -81,6 +81,7 @@ class SandboxedExecute(Execute):
         config=True)
 
     _visible_only = False  # set per notebook by _plan
+    _kernel_only: frozenset = frozenset()
     _blocked_modules: list = []
 
     def __init__(self, *args, **kwargs):
@@ -145,6 +146,7 @@ class SandboxedExecute(Execute):
         setup and visible tests are NumPy), the kernel cannot import them."""
         lab = (resources or {}).get("nbgrader", {}).get("assignment")
         self._visible_only = lab in active_labs(self.config)
+        self._kernel_only = kernel_only(self.config, lab)
         self._blocked_modules = []
         if not (self._visible_only and self._enabled() and sandbox.numpy_only(nb)):
             return
@@ -159,7 +161,8 @@ class SandboxedExecute(Execute):
         """Execute a test cell without its hidden region (labs with a second verdict); the
         notebook keeps the whole source."""
         source = cell.source
-        if self._visible_only and _is_test(cell):
+        if self._visible_only and _is_test(cell) and cell.get("metadata", {}).get(
+                "nbgrader", {}).get("grade_id") not in self._kernel_only:
             cell.source = strip_hidden_tests(source)
         try:
             yield

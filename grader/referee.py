@@ -294,10 +294,15 @@ class _Session:
         self.lazy: dict[str, tuple] = {}  # call id -> the caller's (args, kwargs)
         # PyTorch labs: the referee's own objects the worker holds copies of, the referee's
         # functions it may call back, and the tensors that came from the worker (by id)
-        self.mirrors = wire.MirrorTable()
-        self.callbacks: set[str] = set()
+        self.mirrors = wire.MirrorTable(weak=True)
+        self.mirrors.hook_keys = self._callback_key
+        self.callbacks: dict[str, object] = {}  # key -> the test's function (held)
+        self.callback_ids: dict[int, str] = {}
         self.from_worker: dict[int, tuple] = {}
         self.made = 0
+        self.stand_ins: dict[tuple, type] = {}
+        if mirroring:
+            wire.make_module = self._make_module
 
     # -- one round trip --------------------------------------------------------------------
     def request(self, message: dict) -> dict:
@@ -311,6 +316,7 @@ class _Session:
             if self.mirroring:
                 message["torch"] = wire.torch_globals()
                 message["mirrors"] = self.mirrors.states()
+                message["dropped"], self.mirrors.dropped = self.mirrors.dropped, []
             answer = self.worker.request(message, self.timeout)
             self.rngs.sync(answer.get("rngs", {}))
             if self.mirroring:
@@ -331,7 +337,7 @@ class _Session:
         key = answer.get("callback")
         if key not in self.callbacks:
             raise WorkerGone(f"the worker called back an unknown function {key!r}")
-        function = self.mirrors.by_key[key]
+        function = self.callbacks[key]
         args, kwargs = self._decode(answer.get("args")), self._decode(answer.get("kwargs"))
         if type(args) is not list or type(kwargs) is not dict:
             raise WorkerGone("malformed call back from the worker")
@@ -346,16 +352,26 @@ class _Session:
             return {"op": "return", "error": [name, str(error)[:2000]]}
 
     def forget(self) -> None:
-        """A new test cell: the worker drops its copies of the referee's objects."""
-        if self.mirroring and (self.mirrors.by_key or self.from_worker):
-            self.reset()
-            self.request({"op": "forget"})
+        """A new test cell: tensors of earlier cells that came from the worker cross as plain
+        data from now on (the shared objects are dropped when the tests let them go)."""
+        self.from_worker.clear()
 
     def reset(self) -> None:
-        """Forget the objects shared with the worker (it was restarted, or will forget)."""
+        """Forget the objects shared with the worker (it was restarted)."""
         self.mirrors.clear()
         self.callbacks.clear()
+        self.callback_ids.clear()
         self.from_worker.clear()
+
+    def _callback_key(self, function) -> str:
+        """The key under which the worker calls ``function`` (one of the test's) back."""
+        key = self.callback_ids.get(id(function))
+        if key is None or self.callbacks.get(key) is not function:
+            key = f"m{self.made}"
+            self.made += 1
+            self.callbacks[key] = function
+            self.callback_ids[id(function)] = key
+        return key
 
     def _write_back(self, args, kwargs, sent_args, sent_kwargs) -> None:
         """Make the caller's arguments look as the student's code left them."""
@@ -365,6 +381,8 @@ class _Session:
             _write_back(kwargs.get(name), after)
 
     def _target(self, target):
+        if isinstance(target, dict):  # a model of the student's, by key (a ShadowModule)
+            return {"__mirror__": target}
         return target if isinstance(target, str) else wire.encode(target)
 
     # -- what crosses ----------------------------------------------------------------------
@@ -379,10 +397,44 @@ class _Session:
                            self._find_mirror, self._tensor_hook)
 
     def _find_mirror(self, body):
-        """One of the referee's objects, named by the worker (never one it sends)."""
-        if type(body) is not dict or set(body) - {"key", "path"}:
+        """One of the referee's objects, named by the worker (never one it sends), or a new
+        model or optimizer the student's code made, rebuilt here from its state."""
+        if type(body) is not dict or set(body) - {"key", "path", "shadow"}:
             raise ValueError("malformed mirror reference from the worker")
-        return self.mirrors.find(body)
+        if "shadow" not in body:
+            return self.mirrors.find(body)
+        key = body["key"]
+        if type(key) is not str or not key.startswith("w") or self.mirrors.get(key) is not None:
+            raise ValueError("malformed new object from the worker")
+        obj = wire.build(body["shadow"], self._decode, key)
+        self.mirrors.add(key, obj)
+        return obj
+
+    def stand_in(self, module_name: str, qualname: str, name: str | None = None):
+        """The referee's class for a student's module class: instances are rebuilt copies
+        of the worker's (their layers of torch.nn real, so a test can walk and inspect
+        them) whose calls run in the worker; calling the class builds one there."""
+        import torch
+
+        found = self.stand_ins.get((module_name, qualname))
+        if found is None:
+            found = type(qualname.rpartition(".")[2], (_shadow_base(),), {
+                "_session": self, "_constructor": name, "__module__": module_name,
+                "__qualname__": qualname})
+            self.stand_ins[(module_name, qualname)] = found
+        elif name is not None and found._constructor is None:
+            found._constructor = name
+        assert issubclass(found, torch.nn.Module)
+        return found
+
+    def _make_module(self, module_name, qualname, key, path):
+        module = object.__new__(self.stand_in(str(module_name), str(qualname)))
+        import torch
+
+        torch.nn.Module.__init__(module)
+        object.__setattr__(module, "_shadow", {"key": key, "path": [
+            "modules", path] if path else None})
+        return module
 
     def _tensor_hook(self, tensor, ref) -> None:
         """A tensor from the worker that records gradients: ``backward()`` on the referee's
@@ -414,9 +466,8 @@ class _Session:
         key = f"m{self.made}"
         self.made += 1
         if _is_callback(value):
-            self.mirrors.add(key, value)
-            self.callbacks.add(key)
-            return {"__mirror__": {"key": key, "callback": True}}
+            self.made -= 1
+            return {"__mirror__": {"key": self._callback_key(value), "callback": True}}
         data = self._pickle(value)
         self.mirrors.add(key, value, synced=False)
         return {"__mirror__": {"key": key, "pickle": data}}
@@ -464,11 +515,7 @@ class _Session:
                 obj) is torch.Generator):
             return ("rng", self.rngs.key(obj))
         if _is_callback(obj):
-            key = f"m{self.made}"
-            self.made += 1
-            self.mirrors.add(key, obj)
-            self.callbacks.add(key)
-            return ("callback", key)
+            return ("callback", self._callback_key(obj))
         return None
 
     @staticmethod
@@ -512,9 +559,56 @@ class _Session:
         if "error" in answer:
             return None, False
         value = answer["value"]
+        module_class = answer.get("module_class")
+        if self.mirroring and type(module_class) is list and len(module_class) == 2:
+            return self.stand_in(str(module_class[0]), str(module_class[1]), name), True
         if type(value) is dict and "__ref__" in value:  # a function or an object: a proxy
             return _Remote(self, name, name), True
         return self._decode(value, name), True
+
+
+_SHADOW_BASE: list = []
+
+
+def _shadow_base():
+    """nn.Module subclass of the stand-ins (made once torch is imported)."""
+    if _SHADOW_BASE:
+        return _SHADOW_BASE[0]
+    import torch
+
+    class ShadowModule(torch.nn.Module):
+        """A student's model as the referee sees it: the layers, parameters, buffers and
+        modes of the worker's model (kept in step), whose calls run in the worker, where
+        its code is. Hooks the test registers on it are not run here (the worker runs the
+        model): those on models the test builds itself are."""
+
+        _session = None
+        _constructor = None  # the name of the student's class in the worker
+
+        def __new__(cls, *args, **kwargs):
+            if cls._constructor is None:
+                raise TypeError(f"{cls.__qualname__} cannot be built by the grader")
+            return cls._session.call(cls._constructor, None, args, kwargs)
+
+        def __init__(self, *args, **kwargs):  # built in the worker (__new__)
+            pass
+
+        def __call__(self, *args, **kwargs):
+            return self._session.call(self._shadow, None, args, kwargs)
+
+        def forward(self, *args, **kwargs):
+            return self._session.call(self._shadow, "forward", args, kwargs)
+
+        def __getattr__(self, name):
+            try:
+                return torch.nn.Module.__getattr__(self, name)
+            except AttributeError:
+                if name.startswith("_"):
+                    raise
+                return self._session.getattr(self._shadow, name)
+
+    _SHADOW_BASE.append(ShadowModule)
+    return ShadowModule
 
 
 def _is_data(value) -> bool:

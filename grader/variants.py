@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from grader.referee import referee
-from grader.verdict import worker_cells
+from grader.verdict import KERNEL_ONLY, worker_cells
 
 __all__ = ["LABS", "submission_cells", "judge", "main"]
 
@@ -55,7 +55,7 @@ def submission_cells(lab: str, replace: dict | None = None) -> list[str]:
 def judge(lab: str, cells: list[str]) -> dict:
     """The referee's verdicts on ``cells`` for ``lab`` (sandboxed)."""
     return referee({"source": str(_source(lab)), "cells": cells,
-                    "numpy_only": lab in NUMPY_LABS,
+                    "numpy_only": lab in NUMPY_LABS, "kernel_only": KERNEL_ONLY.get(lab, []),
                     "timeout": 60, "hide": [str(ROOT)], "sandbox": True})
 
 

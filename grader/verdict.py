@@ -26,9 +26,13 @@ that fails falls back to a fresh ``python -m grader.referee``).
 A referee that cannot run at all stops grading with the reason (as a missing sandbox does):
 a submission must not fall back to the verdict it could forge.
 
-Which labs: those whose graded functions take and return plain data (the NumPy labs 01–04:
-arrays, numbers, generators, dicts). The PyTorch labs hand modules, tensors and data loaders
-to their tests; they keep the kernel's verdict alone (see the README, "Sandboxed grading").
+Which labs: all ten graded labs. In the NumPy labs (01–04) only plain data crosses. In the
+PyTorch labs (05–10) tensors cross as data too, the test's own models, optimizers and data
+loaders are lent to the student's code as copies kept in step, and the test's hooks and
+transforms are called back (see :mod:`grader.referee`). A few test cells inspect a student's
+*class* from the inside (its submodules by type, an optimizer it built), which a handle to an
+object in another process cannot show: those are listed in :data:`KERNEL_ONLY`, keep the
+kernel's verdict alone and run their hidden tests in the kernel.
 """
 
 from __future__ import annotations
@@ -42,16 +46,29 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Dict, Integer, List, Unicode
 
 from grader import sandbox
 from grader.zygote import Zygote, ZygoteGone
 
-__all__ = ["OPT_OUT", "SecondVerdict", "RefereeFailed", "active_labs", "strip_hidden_tests",
-           "worker_cells"]
+__all__ = ["KERNEL_ONLY", "OPT_OUT", "SecondVerdict", "RefereeFailed", "active_labs",
+           "kernel_only", "strip_hidden_tests", "worker_cells"]
 
 #: Environment variable an instructor sets to ``off`` to skip the second verdict.
 OPT_OUT = "COURSE_SECOND_VERDICT"
+
+
+#: Test cells judged by the kernel alone, per lab: each walks the modules of a student's own
+#: class (``isinstance(m, nn.Conv2d) for m in net.modules()``, a hook on an inner block) or
+#: checks the type of a student-built optimizer or model, and the referee holds such an object
+#: only as a handle (or differentiates through the student's function with
+#: ``torch.autograd.grad``, which does not cross processes).
+KERNEL_ONLY = {
+    "lab06_batchnorm_resnet": ["test_ResidualBlock", "test_SmallResNet"],
+    "lab08_transfer_learning": ["test_make_optimizer"],
+    "lab09_visualization_adversarial": ["test_style_loss"],
+    "lab10_gnn": ["test_GCN"],
+}
 
 
 class RefereeFailed(RuntimeError):
@@ -95,6 +112,13 @@ def active_labs(config=None) -> list[str]:
         SecondVerdict().labs)
 
 
+def kernel_only(config=None, lab: str | None = None) -> set[str]:
+    """The test cells of ``lab`` that the referee does not judge (:data:`KERNEL_ONLY`, or
+    ``c.SecondVerdict.kernel_only``)."""
+    table = SecondVerdict(config=config).kernel_only if config is not None else KERNEL_ONLY
+    return set(table.get(lab, ()))
+
+
 def strip_hidden_tests(source: str) -> str:
     r"""``source`` without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` regions.
 
@@ -124,8 +148,13 @@ class SecondVerdict(NbGraderPreprocessor):
     """Re-run the lab's tests against the student's functions across a process boundary."""
 
     labs = List(Unicode(), ["lab01_linear_regression", "lab02_optimizers", "lab03_backprop",
-                            "lab04_convolution"],
+                            "lab04_convolution", "lab05_cnn_pytorch", "lab06_batchnorm_resnet",
+                            "lab07_augmentation_regularization", "lab08_transfer_learning",
+                            "lab09_visualization_adversarial", "lab10_gnn"],
                 help="Labs whose test cells get a second verdict.").tag(config=True)
+    kernel_only = Dict(KERNEL_ONLY, help="{lab: [grade_id, ...]}: test cells the referee does "
+                       "not judge (the kernel's verdict stands, hidden tests run in the "
+                       "kernel).").tag(config=True)
     timeout = Integer(60, help="Seconds one call of a student's function may take, where the "
                       "execute step did not set the lab's per-cell timeout.").tag(config=True)
     warm_start = Bool(True, help="Fork each referee from a process that has imported PyTorch "
@@ -163,7 +192,8 @@ class SecondVerdict(NbGraderPreprocessor):
                "stops": stops_before_tests(nb),
                "numpy_only": sandbox.numpy_only(nb), "timeout": timeout, "hide": hide,
                "sandbox": not off,
-               "skip": crashed}
+               "skip": crashed,
+               "kernel_only": sorted(self.kernel_only.get(info["assignment"], ()))}
         package_root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]),
@@ -219,6 +249,8 @@ class SecondVerdict(NbGraderPreprocessor):
             if cell.cell_type != "code" or not meta.get("grade"):
                 continue
             grade_id = meta.get("grade_id")
+            if grade_id in self.kernel_only.get(info.get("assignment"), ()):
+                continue  # the kernel's verdict stands
             verdict = verdicts.get(grade_id, {"passed": False, "message": (
                 "the grader could not run this test on your functions (the submission's code "
                 "kept killing or hanging its process, or the test is not in the lab)")})

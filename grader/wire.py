@@ -335,12 +335,13 @@ def write_back(before, after) -> None:
 
 # -- the referee's objects, copied into the worker ---------------------------------------------
 
-def state_of(obj) -> dict | None:
+def state_of(obj, hook: Callable | None = None, hook_keys: Callable | None = None) -> dict | None:
     """The state of a mirrored object as plain data: a module's parameters (with
-    ``requires_grad`` and ``.grad``), buffers, train/eval flags and the plain attributes of
-    each submodule (so that a replaced layer of torch.nn can be rebuilt); an optimizer's
-    ``state_dict()``; a tensor's values and gradient. ``None`` for other objects (a data
-    loader, a callback): they are copied once and not kept in step."""
+    ``requires_grad`` and ``.grad``), buffers, train/eval flags, the class and plain
+    attributes of each submodule (so that a layer of torch.nn can be rebuilt on the other
+    side); an optimizer's class, hyperparameters, parameters (through ``hook``: by key where
+    they belong to a mirrored model) and ``state_dict()``; a tensor's values and gradient.
+    ``None`` for other objects (a data loader, a callback): copied once, not kept in step."""
     torch = _torch()
     if torch is None:
         return None
@@ -348,16 +349,31 @@ def state_of(obj) -> dict | None:
         modules = []
         for name, module in obj.named_modules(remove_duplicate=False):
             kind = type(module)
-            plain = {k: v for k, v in vars(module).items() if not k.startswith("_")
+            plain = {k: v for k, v in vars(module).items() if not k.startswith("__")
                      and _plain(v)}
-            modules.append([name, kind.__module__, kind.__qualname__, encode(plain)])
-        return {"modules": modules,
+            empty = [k for k, v in module._parameters.items() if v is None]
+            empty_buffers = [k for k, v in module._buffers.items() if v is None]
+            modules.append([name, kind.__module__, kind.__qualname__, encode(plain), empty,
+                            empty_buffers])
+        hooks = []
+        if hook_keys is not None:  # the referee's side: its hooks, as call-back keys
+            for name, module in obj.named_modules(remove_duplicate=False):
+                for kind in _HOOKS:
+                    table = getattr(module, kind, None) or {}
+                    hooks.append([name, kind, [[int(handle), hook_keys(function)]
+                                               for handle, function in table.items()]])
+        return {"modules": modules, "hooks": hooks,
                 "params": [[n, encode(p)] for n, p in obj.named_parameters(
                     remove_duplicate=False)],
                 "buffers": [[n, encode(b)] for n, b in obj.named_buffers(
                     remove_duplicate=False) if b is not None]}
     if isinstance(obj, torch.optim.Optimizer):
-        return {"optimizer": encode(obj.state_dict())}
+        kind = type(obj)
+        return {"optimizer": encode(obj.state_dict()), "class": [kind.__module__,
+                                                               kind.__qualname__],
+                "defaults": encode({k: v for k, v in obj.defaults.items() if _plain(v)}),
+                "params": encode([list(g["params"]) for g in obj.param_groups], None, None,
+                                 hook)}
     if isinstance(obj, torch.Tensor) and obj.is_leaf:
         return {"tensor": encode(obj)}
     return None
@@ -369,26 +385,64 @@ def _plain(value) -> bool:
     return type(value) in (tuple, list) and all(_plain(v) for v in value)
 
 
-def _rebuild(module_name: str, qualname: str):
-    """A bare instance of a layer class of ``torch.nn`` (nothing else is rebuilt)."""
+#: How a side builds a module of a class that is not a layer of torch.nn (a student's class,
+#: seen from the referee): ``make_module(module_name, qualname, key, path)``. None: refused.
+make_module: Callable | None = None
+
+
+def _rebuild(module_name: str, qualname: str, key=None, path=""):
+    """A bare instance of a layer class of ``torch.nn`` (or what :data:`make_module` makes)."""
     import importlib
 
     torch = _torch()
     if not module_name.startswith("torch.nn.modules.") or "." in qualname:
+        if make_module is not None:
+            return make_module(module_name, qualname, key, path)
         raise CannotCross(f"a module of class {module_name}.{qualname} was put into the "
                           "grader's model: only layers of torch.nn can be copied back")
     kind = getattr(importlib.import_module(module_name), qualname, None)
     if not (isinstance(kind, type) and issubclass(kind, torch.nn.Module)):
         raise CannotCross(f"unknown layer {module_name}.{qualname}")
-    module = kind.__new__(kind)
+    module = object.__new__(kind)
     torch.nn.Module.__init__(module)
     return module
 
 
-def apply_state(obj, state, decode_value=None) -> None:
+def build(state, decode_value, key: str):
+    """A new object from the state of one the other side holds (:func:`state_of`): a module
+    rebuilt layer by layer, an optimizer of ``torch.optim`` over the parameters named."""
+    import importlib
+
+    torch = _torch()
+    if type(state) is not dict:
+        raise ValueError("malformed state")
+    if "modules" in state:
+        first = state["modules"][0] if state["modules"] else None
+        if not (type(first) is list and len(first) == 6 and first[0] == ""):
+            raise ValueError("malformed module state")
+        obj = _rebuild(str(first[1]), str(first[2]), key, "")
+        apply_state(obj, state, decode_value, key)
+        return obj
+    if "optimizer" in state:
+        module_name, qualname = state["class"]
+        kind = getattr(importlib.import_module(module_name), qualname, None) if str(
+            module_name).startswith("torch.optim") and "." not in str(qualname) else None
+        if not (isinstance(kind, type) and issubclass(kind, torch.optim.Optimizer)):
+            raise CannotCross(f"an optimizer of class {module_name}.{qualname} cannot be "
+                              "copied: only those of torch.optim")
+        groups = decode_value(state["params"])
+        defaults = decode_value(state["defaults"])
+        obj = object.__new__(kind)
+        torch.optim.Optimizer.__init__(obj, [{"params": g} for g in groups], defaults)
+        obj.load_state_dict(decode_value(state["optimizer"]))
+        return obj
+    raise CannotCross("only modules and optimizers are copied back")
+
+
+def apply_state(obj, state, decode_value=None, key=None) -> None:
     """Make ``obj`` hold ``state`` (from :func:`state_of` on the other side): values and
-    gradients copied into its own tensors, layers of ``torch.nn`` rebuilt where the other
-    side replaced them. Raises :class:`CannotCross` where that is not possible."""
+    gradients copied into its own tensors, layers rebuilt where the other side replaced
+    them. Raises :class:`CannotCross` where that is not possible."""
     torch = _torch()
     dec = decode_value or decode
     if type(state) is not dict:
@@ -400,7 +454,10 @@ def apply_state(obj, state, decode_value=None) -> None:
         _set_tensor(obj, dec(state["tensor"]))
         return
     seen = set()
-    for name, module_name, qualname, plain in state["modules"]:
+    for entry in state["modules"]:
+        if type(entry) is not list or len(entry) != 6:
+            raise ValueError("malformed module state")
+        name, module_name, qualname, plain, empty, empty_buffers = entry
         seen.add(name)
         if not name:
             target = obj
@@ -410,18 +467,31 @@ def apply_state(obj, state, decode_value=None) -> None:
             target = parent._modules.get(leaf)
             if target is None or (type(target).__module__, type(target).__qualname__) != (
                     module_name, qualname):
-                target = _rebuild(module_name, qualname)
+                target = _rebuild(module_name, qualname, key, name)
                 parent._modules[leaf] = target
-        for key, value in dec(plain).items():
-            if type(key) is not str or key.startswith("_") or not _plain(value):
+        for attr, value in dec(plain).items():
+            if type(attr) is not str or attr.startswith("__") or not _plain(value):
                 raise ValueError("malformed module attributes")
-            if getattr(target, key, None) != value:
-                object.__setattr__(target, key, value)
+            if attr in target._parameters or attr in target._buffers or \
+                    attr in target._modules:
+                continue
+            if vars(target).get(attr, _MISSING) != value:
+                object.__setattr__(target, attr, value)
+        for attr in empty:
+            if type(attr) is str and target._parameters.get(attr) is not None:
+                target._parameters[attr] = None
+            elif type(attr) is str:
+                target._parameters.setdefault(attr, None)
+        for attr in empty_buffers:
+            if type(attr) is str:
+                target._buffers[attr] = None
     for name, module in list(obj.named_modules(remove_duplicate=False)):
         for leaf in list(module._modules):
             path = f"{name}.{leaf}" if name else leaf
             if path not in seen:
                 del module._modules[leaf]
+    if state.get("hooks") and make_callback is not None:
+        _apply_hooks(obj, state["hooks"])
     for kind, entries in (("_parameters", state["params"]), ("_buffers", state["buffers"])):
         wanted = set()
         for name, value in entries:
@@ -443,6 +513,27 @@ def apply_state(obj, state, decode_value=None) -> None:
                     del getattr(module, kind)[leaf]
 
 
+_MISSING = object()
+
+
+def _apply_hooks(obj, hooks) -> None:
+    """The worker's side: the referee's hooks on its model, as call backs (the student's own
+    hooks on the same modules are left alone)."""
+    kind_of_callback = make_callback(None).__class__
+    for entry in hooks:
+        if type(entry) is not list or len(entry) != 3 or entry[1] not in _HOOKS:
+            raise ValueError("malformed hooks")
+        name, kind, wanted = entry
+        table = getattr(obj.get_submodule(name), kind)
+        keys = {int(h): k for h, k in wanted}
+        for handle in [h for h, f in table.items() if isinstance(f, kind_of_callback)
+                       and keys.get(h) != f.key]:
+            del table[handle]
+        for handle, key in keys.items():
+            if handle not in table:
+                table[handle] = make_callback(key)
+
+
 def _set_tensor(current, new) -> None:
     torch = _torch()
     with torch.no_grad():
@@ -462,31 +553,65 @@ def _set_tensor(current, new) -> None:
 
 
 class MirrorTable:
-    """Objects of the referee's that the worker holds a copy of, by key; each side keeps
-    the digest of the state it last sent or received, so a message carries only the states
-    that changed since."""
+    """Objects shared by the two sides, by key: the referee's own (``m`` keys, the worker
+    holds copies) and those the student's code made (``w`` keys, the referee holds rebuilt
+    copies). Each side keeps a fingerprint of every state it last sent or received, so a
+    message carries only the states that changed since. With ``weak`` (the referee's side)
+    an object the tests no longer hold is dropped, and the other side told so."""
 
-    def __init__(self) -> None:
-        self.by_key: dict = {}
+    def __init__(self, weak: bool = False) -> None:
+        self.weak = weak
+        self._refs: dict = {}
         self.digests: dict = {}
         self.pending: dict = {}
+        self.dropped: list = []
+        self.hook_keys: Callable | None = None  # the referee's: function -> callback key
         self._index: dict | None = None
 
-    def add(self, key: str, obj, synced: bool = True) -> None:
+    def add(self, key: str, obj, synced: bool = True, strong: bool = False) -> None:
         """Keep ``obj`` under ``key``; ``synced=False``: its state goes with the next message
         (a pickle does not carry a tensor's ``.grad``). A state that arrived before its
         object (the object was in the same message) is applied now."""
-        self.by_key[key] = obj
+        ref = None
+        if self.weak and not strong:
+            import weakref
+
+            try:
+                ref = weakref.ref(obj)
+            except TypeError:
+                ref = None
+        self._refs[key] = ref if ref is not None else (lambda obj=obj: obj)
         self._index = None
         pending = self.pending.pop(key, None)
         if pending is not None:
-            apply_state(obj, *pending)
-        state = state_of(obj) if synced or pending is not None else None
-        if state is not None:
-            self.digests[key] = _digest(state)
+            apply_state(obj, pending[0], pending[1], key)
+        if synced or pending is not None:
+            self.digests[key] = _fingerprint(obj, self.hook_keys)
+
+    def get(self, key):
+        ref = self._refs.get(key)
+        return None if ref is None else ref()
+
+    def items(self) -> list:
+        out = []
+        for key, ref in list(self._refs.items()):
+            obj = ref()
+            if obj is None:
+                del self._refs[key]
+                self.digests.pop(key, None)
+                self.dropped.append(key)
+            else:
+                out.append((key, obj))
+        return out
+
+    def drop(self, keys) -> None:
+        for key in keys if type(keys) is list else []:
+            self._refs.pop(key, None)
+            self.digests.pop(key, None)
+        self._index = None
 
     def clear(self) -> None:
-        self.by_key.clear()
+        self._refs.clear()
         self.digests.clear()
         self.pending.clear()
         self._index = None
@@ -497,7 +622,7 @@ class MirrorTable:
         torch = _torch()
         if self._index is None:
             index = {}
-            for key, obj in self.by_key.items():
+            for key, obj in self.items():
                 if torch is not None and isinstance(obj, torch.nn.Module):
                     for kind in ("modules", "parameters", "buffers"):
                         for name, sub in getattr(obj, f"named_{kind}")(remove_duplicate=False):
@@ -519,7 +644,7 @@ class MirrorTable:
         """The object a ``__mirror__`` body names (``ValueError`` if none)."""
         if type(body) is not dict or type(body.get("key")) is not str:
             raise ValueError("malformed mirror reference")
-        obj = self.by_key.get(body["key"])
+        obj = self.get(body["key"])
         if obj is None:
             raise ValueError(f"unknown mirrored object {body['key']!r}")
         path = body.get("path")
@@ -535,18 +660,17 @@ class MirrorTable:
         except AttributeError as error:
             raise ValueError(f"no {path[0][:-1]} {path[1]!r} in the mirrored model") from error
 
-    def states(self) -> dict:
+    def states(self, hook: Callable | None = None) -> dict:
         """The states that changed since last sent or received."""
         self._index = None  # the objects may have changed since (a layer replaced)
+        hook = hook or self.hook()
         out = {}
-        for key, obj in self.by_key.items():
-            state = state_of(obj)
-            if state is None:
+        for key, obj in self.items():
+            digest = _fingerprint(obj, self.hook_keys)
+            if digest is None or self.digests.get(key) == digest:
                 continue
-            digest = _digest(state)
-            if self.digests.get(key) != digest:
-                out[key] = state
-                self.digests[key] = digest
+            out[key] = state_of(obj, hook, self.hook_keys)
+            self.digests[key] = digest
         return out
 
     def sync(self, states, decode_value=None, early: bool = False) -> None:
@@ -555,15 +679,66 @@ class MirrorTable:
         if type(states) is not dict:
             raise ValueError("malformed mirror states")
         for key, state in states.items():
-            obj = self.by_key.get(key)
+            obj = self.get(key)
             if obj is None and early:
                 self.pending[key] = (state, decode_value)
                 continue
             if obj is None:
-                raise ValueError(f"unknown mirrored object {key!r}")
-            apply_state(obj, state, decode_value)
+                continue  # dropped here meanwhile (the other side learns it next message)
+            apply_state(obj, state, decode_value, key)
             self._index = None
-            self.digests[key] = _digest(state_of(obj))
+            self.digests[key] = _fingerprint(obj, self.hook_keys)
+
+
+def _fingerprint(obj, hook_keys=None) -> str | None:
+    """A digest of what :func:`state_of` would send, from the raw bytes (no encoding)."""
+    torch = _torch()
+    if torch is None:
+        return None
+    digest = hashlib.sha1()
+
+    def tensor(t):
+        if t is None:
+            digest.update(b"none")
+            return
+        digest.update(f"{t.dtype}{tuple(t.shape)}{t.requires_grad}".encode())
+        t = t.detach()
+        if t.dtype in (torch.bfloat16,) or t.is_meta:
+            digest.update(repr(t).encode())
+        else:
+            digest.update(np.ascontiguousarray(t.cpu().numpy(force=True)).view(np.uint8).data)
+
+    if isinstance(obj, torch.nn.Module):
+        for name, module in obj.named_modules(remove_duplicate=False):
+            digest.update(f"|{name}|{type(module).__module__}.{type(module).__qualname__}|"
+                          .encode())
+            digest.update(repr(sorted((k, v) for k, v in vars(module).items()
+                                      if not k.startswith("__") and _plain(v))).encode())
+            digest.update(repr([k for k, v in module._parameters.items() if v is None]).encode())
+            for kind in _HOOKS:
+                hooks = getattr(module, kind, None)
+                if hooks:
+                    digest.update(f"{kind}{list(hooks)}".encode())
+        for _, p in obj.named_parameters(remove_duplicate=False):
+            tensor(p)
+            tensor(p.grad)
+        for _, b in obj.named_buffers(remove_duplicate=False):
+            tensor(b)
+        return digest.hexdigest()
+    if isinstance(obj, torch.optim.Optimizer):
+        return _digest(state_of(obj))
+    if isinstance(obj, torch.Tensor) and obj.is_leaf:
+        tensor(obj)
+        tensor(obj.grad)
+        return digest.hexdigest()
+    return None
+
+
+#: The forward hooks of a module that travel with its state (as call backs to the referee).
+_HOOKS = ("_forward_hooks", "_forward_pre_hooks")
+
+#: What a worker makes of a hook the referee registered: ``make_callback(key)``.
+make_callback: Callable | None = None
 
 
 def _digest(state) -> str:

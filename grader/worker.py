@@ -13,8 +13,7 @@ reads requests from stdin and answers on the original stdout; the student's own 
   and the arguments as they are after the call (so the referee sees in-place changes);
 - ``getattr`` / ``setattr``: attributes of a referenced object;
 - ``backward``: the referee called ``backward()`` on its copy of a tensor this worker
-  returned: the gradient it got there is carried into this worker's graph;
-- ``forget``: drop the copies of the referee's objects (a new test cell begins).
+  returned: the gradient it got there is carried into this worker's graph.
 
 In the PyTorch labs the referee hands its own objects (a model, an optimizer, a data loader,
 built by the instructor's test code) to the student's functions as pickled copies: the only
@@ -63,6 +62,8 @@ def _serve(requests, answers) -> None:
         def __call__(self, *args, **kwargs):
             return callback(self.key, args, kwargs)
 
+    wire.make_callback = Callback
+
     class Unpickler(pickle.Unpickler):  # what the referee sends: its own objects, trusted
         def persistent_load(self, pid):
             kind, key = pid[0], pid[1]
@@ -85,16 +86,32 @@ def _serve(requests, answers) -> None:
             mirrors.add(body["key"], obj)
             return obj
         if type(body) is dict and body.get("callback"):
-            obj = Callback(body["key"])
-            mirrors.add(body["key"], obj)
-            return obj
+            return Callback(body["key"])
         return mirrors.find(body)
 
     def dec(value):
         return wire.decode(value, from_ref, rngs, mirror)
 
+    known = mirrors.hook()
+    made = [0]
+
+    def shadow(value):
+        """A model or optimizer the student's code made goes to the referee as its state
+        (the referee rebuilds it, a student's layer class as a stand-in that calls back
+        here), kept in step as the referee's own objects are."""
+        found = known(value)
+        if found is not None:
+            return found
+        torch = sys.modules.get("torch")
+        if torch is None or not isinstance(value, (torch.nn.Module, torch.optim.Optimizer)):
+            return None
+        key = f"w{made[0]}"
+        made[0] += 1
+        mirrors.add(key, value)
+        return {"__mirror__": {"key": key, "shadow": wire.state_of(value, known)}}
+
     def enc(value):
-        return wire.encode(value, to_ref, rngs, mirrors.hook())
+        return wire.encode(value, to_ref, rngs, shadow)
 
     def resolve(target):  # a name in the submission's namespace, or a reference
         return namespace[target] if isinstance(target, str) else dec(target)
@@ -109,6 +126,7 @@ def _serve(requests, answers) -> None:
     def receive(message):
         rngs.sync(message.get("rngs", {}))
         wire.set_torch_globals(message.get("torch"))
+        mirrors.drop(message.get("dropped", []))
         mirrors.sync(message.get("mirrors", {}), dec, early=True)
 
     def callback(key, args, kwargs):
@@ -163,10 +181,16 @@ def _serve(requests, answers) -> None:
                 answer = {"errors": errors}
             elif op == "get":
                 name = request["name"]
-                if name not in namespace:
+                value = namespace.get(name, namespace)
+                torch = sys.modules.get("torch")
+                if value is namespace:
                     answer = {"missing": True}
+                elif torch is not None and isinstance(value, type) and issubclass(
+                        value, torch.nn.Module):
+                    answer = {"value": enc(value), "module_class": [value.__module__,
+                                                                    value.__qualname__]}
                 else:
-                    answer = {"value": enc(namespace[name])}
+                    answer = {"value": enc(value)}
             elif op == "call":
                 function = resolve(request["target"])
                 if request.get("attr"):
@@ -185,9 +209,6 @@ def _serve(requests, answers) -> None:
                 answer = {"value": None}
             elif op == "backward":  # the referee called backward() on a copy of this tensor
                 resolve(request["target"]).backward(dec(request["grad"]))
-                answer = {"value": None}
-            elif op == "forget":  # a new test cell: the referee's objects are sent afresh
-                mirrors.clear()
                 answer = {"value": None}
             else:
                 answer = {"error": ["ValueError", ["ValueError"], f"unknown request {op!r}"]}

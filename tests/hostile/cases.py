@@ -6,9 +6,8 @@ unmodified release (``base="blank"``: the attack alone must score 0) or the inst
 solution (``base="solution"``: an honest submission, so it must keep what it earned).
 ``{course}`` and ``{repo}`` in the code are the temporary course root and the repository
 (where ``solutions/`` of every lab lies). ``score`` is what the submission must get;
-``open_`` marks the attacks that are not stopped: a forged verdict in a PyTorch lab, whose
-tests get no second verdict from the referee (grader/verdict.py); their score is reported, not
-asserted. In the NumPy lab the same attacks must score 0.
+``open_`` marks an attack that is not stopped (its score is reported, not asserted): none
+since the PyTorch labs got their second verdict (grader/verdict.py).
 """
 
 from __future__ import annotations
@@ -194,6 +193,57 @@ def mse_loss(y_hat, y):
 import numpy as _np_alias
 """
 
+# Lab 05 with junk answers and every check of the kernel patched to pass: the PyTorch
+# counterpart of PATCHED, plus torch's own comparisons.
+PATCHED_TORCH = """
+import torch as _torch
+import course.grading as _grading
+_torch.equal = lambda *a, **k: True
+_torch.allclose = lambda *a, **k: True
+for _name in dir(_grading):
+    if _name.startswith('check_'):
+        setattr(_grading, _name, lambda *a, **k: None)
+        globals()[_name] = lambda *a, **k: None
+globals()['check_dtype'] = lambda *a, **k: None
+globals()['expect_value_error'] = lambda *a, **k: None
+
+
+class DigitsDataset(_torch.utils.data.Dataset):
+    def __init__(self, X, y, transform=None):
+        self.n = len(X)
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return _torch.zeros(1, 2, 2), _torch.tensor(0)
+
+
+def make_loaders(X_train, y_train, X_test, y_test, batch_size, seed, train_transform=None):
+    return [], []
+
+
+class LeNet5(_torch.nn.Module):
+    def __init__(self, num_classes=10, in_channels=1):
+        super().__init__()
+        self.fc = _torch.nn.Linear(1, num_classes)
+
+    def forward(self, x):
+        return _torch.zeros(len(x), self.fc.out_features)
+
+
+def accuracy(logits, y):
+    return 0.0
+
+
+def train_one_epoch(model, loader, loss_fn, optimizer):
+    return 0.0
+
+
+def evaluate(model, loader, loss_fn):
+    return 0.0, 0.0
+"""
+
 CRASH = "import os as _os\n_os._exit(1)\n"
 HANG = ("import signal as _sig, time as _t\n_sig.signal(_sig.SIGINT, _sig.SIG_IGN)\n"
         "while True:\n    _t.sleep(0.1)\n")
@@ -246,8 +296,12 @@ CASES = [
     *_for(L05, "DigitsDataset")[:1],
     Case("gradebook_and_kill", L05, "blank", "DigitsDataset", GRADEBOOK + KILL, 0,
          "attack on classmates"),
-    Case("input_transformer", L05, "blank", "DigitsDataset", TRANSFORMER, None,
-         "forged verdict (PyTorch lab: the kernel's verdict only)", open_=True),
+    Case("input_transformer", L05, "blank", "DigitsDataset", TRANSFORMER, 0,
+         "forged verdict: input transformer"),
+    Case("patched_checks", L05, "blank", "DigitsDataset", PATCHED_TORCH, 0,
+         "forged verdict: patched checks"),
+    Case("stderr_and_warning", L05, "solution", "train_one_epoch", NOISY, 100,
+         "fairness: stderr", wrap="train_one_epoch"),
     Case("crash_in_accuracy", L05, "solution", "accuracy", CRASH, 95, "fairness: crash",
          wrap="accuracy"),
 ]
