@@ -119,8 +119,9 @@ class FairOutputs(NbGraderPreprocessor):
         return cell, resources
 
 
-# SecondVerdict: for the NumPy labs (01-04), the lab's tests are run again by a referee
-# process against the student's functions in a fresh sandbox (only plain data crosses); a test
+# SecondVerdict: for every lab, the lab's tests (hidden ones included) are run again by a
+# referee process against the student's functions in a fresh sandbox (only data crosses:
+# arrays, tensors, numbers, and the state of models and optimizers); a test
 # that passed in the student's kernel but fails there scores 0, and the disagreement goes to
 # the review report. Whatever the student's code did inside its own kernel (input
 # transformers, patched checks, objects that read the expected value) cannot reach it.

@@ -17,7 +17,8 @@ import pytest
 
 from grader import sandbox, wire
 from grader.referee import Worker, referee, solution_names
-from grader.variants import LABS, ROOT, judge, submission_cells
+from grader.variants import LABS, NUMPY_LABS, ROOT, judge, submission_cells
+from grader.verdict import KERNEL_ONLY
 
 REASON = sandbox.availability()
 needs_sandbox = pytest.mark.skipif(REASON is not None, reason=f"no sandbox here: {REASON}")
@@ -152,7 +153,8 @@ def test_referee_keeps_correct_work_and_fails_the_release(short, monkeypatch):
 
     release = nbformat.read(ROOT / "labs" / lab / f"{lab}.ipynb", as_version=4)
     outcome = referee({"source": str(ROOT / "solutions" / lab / f"{lab}.ipynb"),
-                       "cells": worker_cells(release), "numpy_only": True, "timeout": 60,
+                       "cells": worker_cells(release), "numpy_only": lab in NUMPY_LABS,
+                       "kernel_only": KERNEL_ONLY.get(lab, []), "timeout": 60,
                        "hide": [str(ROOT)]})
     passed = [k for k, v in outcome["verdicts"].items() if v["passed"]]
     assert outcome["verdicts"] and not passed, f"{lab}: the release passed {passed}"

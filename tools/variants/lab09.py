@@ -106,6 +106,8 @@ def gram_matrix(features):
         (".mean() / (4 * C**2)", ".mean()"))}, STYLE),
     wrong("style loss: summed over the batch", {"style_loss": edit(
         (".sum(dim=(1, 2)).mean()", ".sum()"))}, STYLE),
+    wrong("style loss: Gram matrix of detached features (no gradient)", {"style_loss": edit(
+        ("G = gram_matrix(features)", "G = gram_matrix(features.detach())"))}, STYLE),
     correct("style loss: F.mse_loss / 4", {"style_loss": """
 def style_loss(features, target_gram):
     return F.mse_loss(gram_matrix(features), target_gram) / 4
