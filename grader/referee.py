@@ -38,6 +38,7 @@ import ast
 import builtins
 import contextlib
 import functools
+import inspect
 import io
 import json
 import os
@@ -229,14 +230,17 @@ def _source_of(cells: list[str], name: str) -> str | None:
     return None
 
 
-def _getsource(obj, _original=__import__("inspect").getsource):
+_ORIGINAL_GETSOURCE = inspect.getsource
+
+
+def _getsource(obj):
     """``inspect.getsource`` that also answers for a student's function (see _source_of)."""
     if type(obj) is _Remote and isinstance(obj._target, str):
         source = _source_of(obj._session.worker.cells[:obj._session.worker.ran], obj._target)
         if source is None:
             raise OSError(f"could not find the source of {obj._target}")
         return source
-    return _original(obj)
+    return _ORIGINAL_GETSOURCE(obj)
 
 
 class _Remote:
@@ -663,6 +667,7 @@ def referee(job: dict) -> dict:
     worker = Worker(job["cells"], bool(job.get("numpy_only")), [Path(p) for p in job["hide"]],
                     job.get("limits"), job.get("sandbox", True))
     verdicts: dict[str, dict] = {}
+    seconds: dict[str, float] = {}  # per cell run here, for benchmarks/autograde_times.py
     startup = max(timeout, float(job.get("startup_timeout", 120)))
     upto = _upto(cells, job.get("stops"), len(job["cells"]))
     try:
@@ -679,8 +684,6 @@ def referee(job: dict) -> dict:
         tested_later = [any(_meta(c).get("grade") for c in cells[i + 1:])
                         for i in range(len(cells))]
         os.environ.setdefault("NBGRADER_EXECUTION", "autograde")
-        import inspect
-
         inspect.getsource = _getsource  # this process runs only the referee
         kernel_only = set(job.get("kernel_only", ()))
         for position, cell in enumerate(cells):
@@ -712,6 +715,7 @@ def referee(job: dict) -> dict:
                 verdicts[grade_id] = {"passed": False, "message": "not run again: this test "
                                       "crashed or timed out in the notebook"}
                 continue
+            tic = time.monotonic()
             try:
                 with contextlib.redirect_stdout(io.StringIO()), \
                         contextlib.redirect_stderr(io.StringIO()):
@@ -731,12 +735,13 @@ def referee(job: dict) -> dict:
                 if grade_id is not None:
                     verdicts[grade_id] = {"passed": False,
                                           "message": f"{type(error).__name__}: {error}"[:1500]}
+            seconds[str(meta.get("grade_id", position))] = round(time.monotonic() - tic, 2)
             if job.get("numpy_only") and "check_numpy_only" in namespace:
                 namespace["check_numpy_only"] = _enforced_by_sandbox
     finally:
         worker.stop()
     return {"verdicts": verdicts, "worker_errors": worker.run_errors,
-            "seconds": round(time.monotonic() - started, 2)}
+            "seconds": round(time.monotonic() - started, 2), "cell_seconds": seconds}
 
 
 def _enforced_by_sandbox(*args, **kwargs) -> None:

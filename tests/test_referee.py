@@ -269,3 +269,96 @@ def test_each_test_sees_the_functions_defined_before_it(monkeypatch):
     assert at_end and all(at_end.values()), at_end
     before = verdicts("test_predict")
     assert not before["test_predict"], before
+
+
+# -- PyTorch objects across the boundary ------------------------------------------------------
+_TORCH_ANSWERS = '''
+def double(x):
+    return 2 * x
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+        self.head = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def zero_(model):
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    return model
+
+
+def plus_one(fn, x):
+    return fn(x) + 1
+'''
+
+_TORCH_TESTS = {
+    "test_backward": """
+x = torch.arange(3.0, requires_grad=True)
+double(x).pow(2).sum().backward()
+assert torch.equal(x.grad, 8 * torch.arange(3.0)), x.grad
+""",
+    "test_shadow": """
+net = Net()
+kinds = [type(m).__name__ for m in net.modules()]
+assert kinds.count("Linear") == 2 and kinds.count("ReLU") == 1, kinds
+seen = []
+net.body[0].register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape)))
+out = net(torch.ones(4, 2))
+assert tuple(out.shape) == (4, 1) and seen == [(4, 3)], (out.shape, seen)
+with torch.no_grad():
+    local = net.head(net.body(torch.ones(4, 2)))  # the rebuilt layers, in this process
+assert torch.allclose(out, local)
+""",
+    "test_lent_model": """
+lin = nn.Linear(2, 2)
+back = zero_(lin)
+assert back is lin and int(torch.count_nonzero(lin.weight)) == 0, lin.weight
+""",
+    "test_callback": """
+assert plus_one(lambda t: t * 10, torch.ones(2)).tolist() == [11.0, 11.0]
+""",
+}
+
+
+def _torch_job(tmp_path, answers: str) -> dict:
+    import nbformat
+
+    def cell(source, **meta):
+        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": meta} if meta else {})
+
+    setup = "import torch\nfrom torch import nn"
+    nb = nbformat.v4.new_notebook(cells=[
+        cell(setup, grade=False, solution=False, locked=True, grade_id="setup"),
+        cell(_TORCH_ANSWERS, grade=False, solution=True, locked=False, grade_id="answers"),
+        *(cell(source, grade=True, solution=False, locked=True, points=1, grade_id=name)
+          for name, source in _TORCH_TESTS.items())])
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(nb, path)
+    return {"source": str(path), "cells": [setup, answers], "numpy_only": False,
+            "timeout": 60, "hide": [str(ROOT)]}
+
+
+@needs_sandbox
+def test_torch_objects_cross_and_wrong_work_fails(tmp_path, monkeypatch):
+    """Tensors from the worker carry backward() back into the student's graph; a model the
+    student's class builds is rebuilt here with real layers (walked, hooked, called in the
+    worker); a model the test lends comes back with what the student's code did to it; a test's
+    function is called back. The same tests fail answers that are wrong in those ways."""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    right = referee(_torch_job(tmp_path, _TORCH_ANSWERS))["verdicts"]
+    assert {k: v["passed"] for k, v in right.items()} == dict.fromkeys(_TORCH_TESTS, True), right
+    wrong = (_TORCH_ANSWERS
+             .replace("return 2 * x", "return 2 * x.detach()")  # no gradient
+             .replace("nn.ReLU()", "nn.Tanh()")
+             .replace("for p in model.parameters():", "for p in copy.deepcopy(model).parameters():")
+             .replace("return fn(x) + 1", "return fn(x + 1)"))
+    failed = referee(_torch_job(tmp_path, "import copy\n" + wrong))["verdicts"]
+    assert {k: v["passed"] for k, v in failed.items()} == dict.fromkeys(_TORCH_TESTS, False), \
+        failed

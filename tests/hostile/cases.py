@@ -244,6 +244,33 @@ def evaluate(model, loader, loss_fn):
     return 0.0, 0.0
 """
 
+# Lab 05's accuracy as an object that reads the checker's expected value from its frames.
+ORACLE_TORCH = """
+import sys as _sys
+import numpy as _np
+
+
+class _Oracle:
+    def _expected(self):
+        frame = _sys._getframe(1)
+        while frame is not None and 'expected' not in frame.f_locals:
+            frame = frame.f_back
+        return frame.f_locals['expected'] if frame is not None else 0.0
+
+    def __float__(self):
+        return float(self._expected())
+
+    def item(self):
+        return float(self._expected())
+
+    def __array__(self, dtype=None, copy=None):
+        return _np.asarray(self._expected(), dtype=dtype)
+
+
+def accuracy(logits, y):
+    return _Oracle()
+"""
+
 CRASH = "import os as _os\n_os._exit(1)\n"
 HANG = ("import signal as _sig, time as _t\n_sig.signal(_sig.SIGINT, _sig.SIG_IGN)\n"
         "while True:\n    _t.sleep(0.1)\n")
@@ -300,6 +327,8 @@ CASES = [
          "forged verdict: input transformer"),
     Case("patched_checks", L05, "blank", "DigitsDataset", PATCHED_TORCH, 0,
          "forged verdict: patched checks"),
+    Case("oracle_reads_expected", L05, "blank", "accuracy", ORACLE_TORCH, 0,
+         "forged verdict: oracle object"),
     Case("stderr_and_warning", L05, "solution", "train_one_epoch", NOISY, 100,
          "fairness: stderr", wrap="train_one_epoch"),
     Case("crash_in_accuracy", L05, "solution", "accuracy", CRASH, 95, "fairness: crash",
