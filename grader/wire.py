@@ -346,27 +346,48 @@ def state_of(obj, hook: Callable | None = None, hook_keys: Callable | None = Non
     if torch is None:
         return None
     if isinstance(obj, torch.nn.Module):
+        # a module or tensor reachable by two paths (a layer also kept in an nn.Sequential,
+        # tied weights) is sent once; its other paths name the first (an alias), so the
+        # other side shares it too and counts its parameters once
+        first: dict[int, str] = {}
+
+        def alias(value, name):
+            """The path ``value`` was first met under, if that is not ``name``."""
+            earlier = first.setdefault(id(value), name)
+            return earlier if earlier != name else None
+
         modules = []
         for name, module in obj.named_modules(remove_duplicate=False):
             kind = type(module)
+            same = alias(module, name)
+            if same is not None:
+                modules.append([name, kind.__module__, kind.__qualname__, None, [], [], same])
+                continue
             plain = {k: v for k, v in vars(module).items() if not k.startswith("__")
                      and _plain(v)}
             empty = [k for k, v in module._parameters.items() if v is None]
             empty_buffers = [k for k, v in module._buffers.items() if v is None]
             modules.append([name, kind.__module__, kind.__qualname__, encode(plain), empty,
-                            empty_buffers])
+                            empty_buffers, None])
         hooks = []
         if hook_keys is not None:  # the referee's side: its hooks, as call-back keys
-            for name, module in obj.named_modules(remove_duplicate=False):
+            for name, module in obj.named_modules():
                 for kind in _HOOKS:
                     table = getattr(module, kind, None) or {}
                     hooks.append([name, kind, [[int(handle), hook_keys(function)]
                                                for handle, function in table.items()]])
+
+        def tensors(named):
+            out = []
+            for n, t in named:
+                same = alias(t, n)
+                out.append([n, None, same] if same is not None else [n, encode(t), None])
+            return out
+
         return {"modules": modules, "hooks": hooks,
-                "params": [[n, encode(p)] for n, p in obj.named_parameters(
-                    remove_duplicate=False)],
-                "buffers": [[n, encode(b)] for n, b in obj.named_buffers(
-                    remove_duplicate=False) if b is not None]}
+                "params": tensors(obj.named_parameters(remove_duplicate=False)),
+                "buffers": tensors((n, b) for n, b in obj.named_buffers(remove_duplicate=False)
+                                   if b is not None)}
     if isinstance(obj, torch.optim.Optimizer):
         kind = type(obj)
         return {"optimizer": encode(obj.state_dict()), "class": [kind.__module__,
@@ -418,7 +439,7 @@ def build(state, decode_value, key: str):
         raise ValueError("malformed state")
     if "modules" in state:
         first = state["modules"][0] if state["modules"] else None
-        if not (type(first) is list and len(first) == 6 and first[0] == ""):
+        if not (type(first) is list and len(first) == 7 and first[0] == ""):
             raise ValueError("malformed module state")
         obj = _rebuild(str(first[1]), str(first[2]), key, "")
         apply_state(obj, state, decode_value, key)
@@ -455,10 +476,18 @@ def apply_state(obj, state, decode_value=None, key=None) -> None:
         return
     seen = set()
     for entry in state["modules"]:
-        if type(entry) is not list or len(entry) != 6:
+        if type(entry) is not list or len(entry) != 7:
             raise ValueError("malformed module state")
-        name, module_name, qualname, plain, empty, empty_buffers = entry
+        name, module_name, qualname, plain, empty, empty_buffers, same = entry
         seen.add(name)
+        if same is not None:  # the module already placed at path `same`
+            if type(same) is not str or same not in seen or not name or same == name:
+                raise ValueError("malformed module alias")
+            parent_name, _, leaf = name.rpartition(".")
+            parent, shared = obj.get_submodule(parent_name), obj.get_submodule(same)
+            if parent._modules.get(leaf) is not shared:
+                parent._modules[leaf] = shared
+            continue
         if not name:
             target = obj
         else:
@@ -492,20 +521,32 @@ def apply_state(obj, state, decode_value=None, key=None) -> None:
                 del module._modules[leaf]
     if state.get("hooks") and make_callback is not None:
         _apply_hooks(obj, state["hooks"])
+    placed: dict[str, object] = {}
     for kind, entries in (("_parameters", state["params"]), ("_buffers", state["buffers"])):
         wanted = set()
-        for name, value in entries:
+        for entry in entries:
+            if type(entry) is not list or len(entry) != 3 or type(entry[0]) is not str:
+                raise ValueError("malformed tensor state")
+            name, value, same = entry
             wanted.add(name)
             module_name, _, leaf = name.rpartition(".")
             owner = obj.get_submodule(module_name)
+            if same is not None:  # the tensor already placed at path `same`
+                if same not in placed:
+                    raise ValueError("malformed tensor alias")
+                if getattr(owner, kind).get(leaf) is not placed[same]:
+                    getattr(owner, kind)[leaf] = placed[same]
+                continue
             new = dec(value)
             current = getattr(owner, kind).get(leaf)
             if current is None or current.shape != new.shape or current.dtype != new.dtype:
                 if kind == "_parameters" and not isinstance(new, torch.nn.Parameter):
                     new = torch.nn.Parameter(new.detach(), requires_grad=new.requires_grad)
                 getattr(owner, kind)[leaf] = new
+                current = new
             else:
                 _set_tensor(current, new)
+            placed[name] = current
         for name, module in obj.named_modules(remove_duplicate=False):
             for leaf in list(getattr(module, kind)):
                 if (f"{name}.{leaf}" if name else leaf) not in wanted and getattr(

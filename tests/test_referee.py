@@ -272,6 +272,35 @@ def test_each_test_sees_the_functions_defined_before_it(monkeypatch):
 
 
 # -- PyTorch objects across the boundary ------------------------------------------------------
+def test_shared_layers_and_tied_weights_stay_shared_when_rebuilt():
+    """A layer kept both as an attribute and inside an nn.Sequential, and two layers with one
+    weight, are one object each in the rebuilt copy: its parameter count is the original's."""
+    import torch
+    from torch import nn
+
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(2, 3)
+            self.seq = nn.Sequential(self.a, nn.ReLU())
+            self.b, self.c = nn.Linear(3, 2), nn.Linear(3, 2)
+            self.c.weight = self.b.weight
+
+    model = Tied()
+    state = json.loads(json.dumps(wire.state_of(model)))
+    saved, wire.make_module = wire.make_module, lambda *args: nn.Module()
+    try:
+        copy = wire.build(state, wire.decode, "w0")
+        assert copy.seq[0] is copy.a and copy.c.weight is copy.b.weight
+        assert sum(p.numel() for p in copy.parameters()) == 6 + 3 + 6 + 2 + 2
+        with torch.no_grad():
+            model.a.weight.add_(1.0)
+        wire.apply_state(copy, json.loads(json.dumps(wire.state_of(model))))
+        assert copy.seq[0] is copy.a and torch.equal(copy.seq[0].weight, model.a.weight)
+    finally:
+        wire.make_module = saved
+
+
 _TORCH_ANSWERS = '''
 def double(x):
     return 2 * x
