@@ -16,8 +16,18 @@ referee computes a second verdict without that trust:
    numbers, strings, containers, generator states; arguments changed in place by the student's
    function are written back, so the "caller's data unchanged" tests still bite. References
    and checks run on the referee's side;
-3. it prints one JSON document: per test cell (``grade_id``) whether it passed and the
-   checker's message.
+3. in the PyTorch labs, tensors cross as data too (a tensor from the worker that records
+   gradients keeps a link back, so ``backward()`` in a test runs the worker's backward pass
+   and fills the ``.grad`` of the test's tensors); the test's own models, optimizers and
+   loaders go to the worker as pickled copies -- from this trusted side to the untrusted one
+   only, never back -- whose state (parameters, buffers, flags, optimizer state) comes back
+   as data with every message; the test's functions (hooks, transforms) are called back
+   here; and a model or optimizer the student's code builds comes back as a *shadow*: real
+   ``torch.nn`` layers and ``torch.optim`` optimizers rebuilt from its state (a student's own
+   module class by a stand-in whose calls run in the worker), so a test can walk, count and
+   hook it while every computation of the student's code stays in the worker;
+4. it prints one JSON document: per test cell (``grade_id``) whether it passed and the
+   checker's message (and the seconds each cell took).
 
 :class:`grader.verdict.SecondVerdict` (in ``nbgrader autograde``) takes the lower of the two
 verdicts per test cell and lists every disagreement in the review report.

@@ -20,7 +20,11 @@ Every message is a 4-byte big-endian length and a UTF-8 JSON document. Values ar
   :mod:`grader.referee`); ``torch.Generator`` states, in step as the NumPy generators are;
 - ``{"__mirror__": key}``: one of the referee's own objects (a model, an optimizer, a data
   loader) that the worker holds a copy of; its state travels with every message
-  (:func:`state_of`, :func:`apply_state`), so both copies change together.
+  (:func:`state_of`, :func:`apply_state`), so both copies change together;
+- ``{"__mirror__": {"key": "w<n>", "shadow": state}}`` from the worker: a model or optimizer
+  the student's code built, as its state only; the referee rebuilds it from layers of
+  ``torch.nn`` and optimizers of ``torch.optim`` (:func:`build`), and never unpickles
+  anything the worker sends.
 
 So no object made by student code ever reaches the referee: no ``__array__``, ``__float__``
 or ``__eq__`` of a submission runs where the verdict is computed.
