@@ -8,7 +8,9 @@ one JSON line per lab, e.g. ``{"lab": "lab00_warmup", "solution_s": 9.8, "blank_
 "solution": 100.0, "blank": 0.0, "max": 100.0}`` (``sandbox_cost_s``: the mean extra seconds
 per submission; the budget is about 1 s). Both runs exclude the referee's second verdict
 (``COURSE_SECOND_VERDICT=off``); for the labs that have one, a third run with it prints
-``second_verdict_s``, its mean extra seconds per submission.
+``second_verdict_s``, its mean extra seconds per submission (the release's is near 0: a
+submission that passed nothing in the kernel gets no referee), and
+``solution_with_second_verdict_s``, the solution's whole autograde time with it.
 
 Run: ``python benchmarks/autograde_times.py [lab ...]``
 """
@@ -65,6 +67,7 @@ def main() -> None:
             both = _grade(lab, sandboxed=True, second_verdict=True)
             extra = [both["seconds"][s] - seconds[s] for s in ("solution", "blank")]
             row["second_verdict_s"] = round(sum(extra) / len(extra), 2)
+            row["solution_with_second_verdict_s"] = round(both["seconds"]["solution"], 1)
             row["solution_with_second_verdict"] = both["scores"]["solution"][0]
         print(json.dumps(row), flush=True)
 
