@@ -683,9 +683,10 @@ def referee(job: dict) -> dict:
     try:
         try:
             worker.start(startup, timeout, upto[0] if upto else 0)
-        except WorkerGone as error:  # every cell killed it: nothing of the submission runs
-            return {"verdicts": {}, "worker_errors": worker.run_errors + [[-1, "WorkerGone",
-                                                                           str(error)]],
+        except Exception as error:  # noqa: BLE001 - every cell killed it (WorkerGone), or
+            # it answered junk: nothing of the submission runs, every test fails
+            return {"verdicts": {}, "worker_errors": worker.run_errors + [[
+                -1, type(error).__name__, str(error)[:500]]],
                     "seconds": round(time.monotonic() - started, 2)}
         session = _Session(worker, timeout, mirroring=not job.get("numpy_only"))
         namespace: dict = {"__name__": "__main__"}
@@ -702,9 +703,21 @@ def referee(job: dict) -> dict:
                 worker.advance(upto[position], startup, timeout)
             except WorkerGone:
                 break  # the remaining cells get no verdict: they fail (grader.verdict)
+            except Exception as error:  # noqa: BLE001 - a malformed answer from the worker
+                worker.run_errors.append([position, "MalformedAnswer", str(error)[:500]])
+                break
             if meta.get("solution") and not meta.get("grade"):
                 for name in solution_names(cell["source"]):
-                    value, found = session.get(name)
+                    try:
+                        value, found = session.get(name)
+                    except WorkerGone:
+                        found = False
+                    except Exception as error:  # noqa: BLE001 - the worker's answer is junk
+                        # (its wire rewritten by the submission): the name is not bound and
+                        # the tests that use it fail; grading goes on
+                        worker.run_errors.append([position, "MalformedAnswer",
+                                                  f"{name}: {str(error)[:500]}"])
+                        found = False
                     if found:
                         namespace[name] = value
                     else:
@@ -717,7 +730,7 @@ def referee(job: dict) -> dict:
             if grade_id is not None:
                 try:
                     session.forget()
-                except WorkerGone:
+                except Exception:  # noqa: BLE001 - the worker is gone or answered junk
                     session.reset()
             if grade_id is not None and grade_id in kernel_only:
                 continue  # judged by the kernel alone (grader.verdict.KERNEL_ONLY)

@@ -52,8 +52,8 @@ from traitlets import Bool, Dict, Integer, List, Unicode
 from grader import sandbox
 from grader.zygote import Zygote, ZygoteGone
 
-__all__ = ["KERNEL_ONLY", "OPT_OUT", "SecondVerdict", "RefereeFailed", "active_labs",
-           "kernel_only", "strip_hidden_tests", "worker_cells"]
+__all__ = ["KERNEL_ONLY", "OPT_OUT", "SecondVerdict", "RefereeFailed", "RefereeTimedOut",
+           "active_labs", "kernel_only", "strip_hidden_tests", "worker_cells"]
 
 #: Environment variable an instructor sets to ``off`` to skip the second verdict.
 OPT_OUT = "COURSE_SECOND_VERDICT"
@@ -70,6 +70,11 @@ KERNEL_ONLY: dict[str, list[str]] = {}
 
 class RefereeFailed(RuntimeError):
     """The second verdict could not be computed."""
+
+
+class RefereeTimedOut(RefereeFailed):
+    """The second verdict took longer than ``SecondVerdict.total_timeout``: the submission's
+    code kept it busy, so its tests get no second verdict and fail (listed for review)."""
 
 
 def _meta(cell) -> dict:
@@ -212,7 +217,7 @@ class SecondVerdict(NbGraderPreprocessor):
             try:
                 return zygote.run(path, self.total_timeout)
             except TimeoutError:
-                raise RefereeFailed(f"the second verdict took over {self.total_timeout} s") \
+                raise RefereeTimedOut(f"the second verdict took over {self.total_timeout} s") \
                     from None
             except ZygoteGone as error:
                 self.log.warning("the referee's warm start failed (%s): starting it cold", error)
@@ -222,12 +227,9 @@ class SecondVerdict(NbGraderPreprocessor):
                                     capture_output=True, text=True, env=env,
                                     timeout=self.total_timeout, cwd=path.parent)
         except subprocess.TimeoutExpired:
-            raise RefereeFailed(f"the second verdict took over {self.total_timeout} s") \
+            raise RefereeTimedOut(f"the second verdict took over {self.total_timeout} s") \
                 from None
         return result.returncode, result.stdout, result.stderr
-        if result.returncode != 0:
-            raise RefereeFailed(f"the referee failed: {result.stderr.strip()[-2000:]}")
-        return json.loads(result.stdout)
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader", {})
@@ -238,7 +240,15 @@ class SecondVerdict(NbGraderPreprocessor):
             # nothing passed in the kernel: the lower verdict is already 0 everywhere
             resources.setdefault("sandbox", {})["disagreements"] = []
             return nb, resources
-        outcome = self.run_referee(nb, resources)
+        try:
+            outcome = self.run_referee(nb, resources)
+        except RefereeTimedOut as error:
+            self.log.warning("%s: its tests fail", error)
+            outcome = {"verdicts": {}, "seconds": self.total_timeout}
+            timed_out = f"the grader's second run of the tests took over {self.total_timeout} s"
+            outcome["verdicts"] = {_meta(c).get("grade_id"): {"passed": False,
+                                                              "message": timed_out}
+                                   for c in tests}
         verdicts = outcome["verdicts"]
         disagreements = []
         for cell in nb.cells:

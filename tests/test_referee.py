@@ -391,3 +391,32 @@ def test_torch_objects_cross_and_wrong_work_fails(tmp_path, monkeypatch):
     failed = referee(_torch_job(tmp_path, "import copy\n" + wrong))["verdicts"]
     assert {k: v["passed"] for k, v in failed.items()} == dict.fromkeys(_TORCH_TESTS, False), \
         failed
+
+
+def test_a_referee_kept_busy_past_its_time_fails_the_tests_and_grading_goes_on(monkeypatch):
+    """A submission that keeps the second verdict busy past ``total_timeout`` loses the tests
+    it passed in the kernel, with the reason in the notebook and the review record; the
+    grading run does not stop on it."""
+    import nbformat
+
+    from grader import verdict
+
+    monkeypatch.delenv(verdict.OPT_OUT, raising=False)
+
+    def busy(self, nb, resources):
+        raise verdict.RefereeTimedOut("the second verdict took over 900 s")
+
+    monkeypatch.setattr(verdict.SecondVerdict, "run_referee", busy)
+    passed = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
+        "grade": True, "grade_id": "test_a", "points": 1, "solution": False}})
+    failed = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
+        "grade": True, "grade_id": "test_b", "points": 1, "solution": False}})
+    failed.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="no",
+                                             traceback=[])]
+    nb = nbformat.v4.new_notebook(cells=[passed, failed])
+    resources = {"nbgrader": {"assignment": "lab01_linear_regression"}}
+    nb, resources = verdict.SecondVerdict().preprocess(nb, resources)
+    assert [o.get("ename") for o in nb.cells[0].outputs] == ["SecondVerdict"]
+    assert "took over 900 s" in nb.cells[0].outputs[0]["evalue"]
+    assert len(nb.cells[1].outputs) == 1  # already failed: left as it was
+    assert [d["cell"] for d in resources["sandbox"]["disagreements"]] == ["test_a"]

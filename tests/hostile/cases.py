@@ -271,6 +271,24 @@ def accuracy(logits, y):
     return _Oracle()
 """
 
+# Right answers, but inside the referee's worker the submission rewrites the wire so that every
+# answer is a pickle that would append to the course package if the referee ever unpickled it
+# (the referee runs as the instructor): it must score 0 there and change nothing.
+FORGED_WIRE = """
+import base64 as _b, pickle as _p, sys as _sys
+
+
+class _Payload:
+    def __reduce__(self):
+        return (exec, ("open('{repo}/course/grading.py', 'a').write('# written by a worker')",))
+
+
+_wire = _sys.modules.get('wire')  # the worker's copy of grader.wire
+if _wire is not None and hasattr(_wire, 'encode'):  # only in the referee's worker
+    _blob = _b.b64encode(_p.dumps(_Payload())).decode()
+    _wire.encode = lambda *a, **k: {{'__mirror__': {{'key': 'w900', 'pickle': _blob}}}}
+"""
+
 CRASH = "import os as _os\n_os._exit(1)\n"
 HANG = ("import signal as _sig, time as _t\n_sig.signal(_sig.SIGINT, _sig.SIG_IGN)\n"
         "while True:\n    _t.sleep(0.1)\n")
@@ -331,6 +349,8 @@ CASES = [
          "forged verdict: oracle object"),
     Case("stderr_and_warning", L05, "solution", "train_one_epoch", NOISY, 100,
          "fairness: stderr", wrap="train_one_epoch"),
+    Case("forged_wire_pickle", L05, "solution", "DigitsDataset", FORGED_WIRE, 0,
+         "forged verdict: the worker's wire"),
     Case("crash_in_accuracy", L05, "solution", "accuracy", CRASH, 95, "fairness: crash",
          wrap="accuracy"),
 ]
