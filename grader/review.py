@@ -13,7 +13,9 @@ parallel graders never write the same file) when it found any of:
   network unreachable);
 - **crashes**: a cell whose kernel died or timed out (restarted by the grader);
 - **disagreeing verdicts**: a test cell that passed in the student's kernel and failed in the
-  referee's second verdict, or the other way round (:mod:`grader.verdict`).
+  referee's second verdict, or the other way round (:mod:`grader.verdict`);
+- **a tampered worker**: the referee's worker answered with something that is not data (the
+  submission rewrote its side of the wire).
 
 ``python -m grader.review [course_root]`` prints every flagged submission with its reasons.
 """
@@ -91,6 +93,8 @@ class ReviewFlags(NbGraderPreprocessor):
         reasons += [f"verdicts disagree in {d['cell']}: kernel {d['kernel']}, referee "
                     f"{d['referee']}" for d in resources.get("sandbox", {}).get(
                         "disagreements", [])]
+        reasons += [f"malformed answer from the referee's worker: {e[2][:200]}" for e in
+                    resources.get("sandbox", {}).get("referee_worker_errors", [])]
         info = resources.get("nbgrader", {})
         path = self._path(info)
         if path is not None:

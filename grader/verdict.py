@@ -276,4 +276,7 @@ class SecondVerdict(NbGraderPreprocessor):
         record = resources.setdefault("sandbox", {})
         record["disagreements"] = disagreements
         record["second_verdict_seconds"] = outcome.get("seconds")
+        # the worker answering junk (a submission rewriting its side of the wire) is for review
+        record["referee_worker_errors"] = [e for e in outcome.get("worker_errors", [])
+                                           if len(e) > 2 and e[1] == "MalformedAnswer"]
         return nb, resources

@@ -159,6 +159,9 @@ def test_review_report_lists_attacks(graded):
     for case in chosen:
         if case.base == "blank":
             assert case.name in flagged, f"{case.name} is not in the review report"
+    if any(case.name == "forged_wire_pickle" for case in chosen):
+        reasons = flagged.get("forged_wire_pickle", [])
+        assert any("malformed answer" in r for r in reasons), reasons
     assert HONEST not in flagged, f"the honest classmate was flagged: {flagged.get(HONEST)}"
 
 
