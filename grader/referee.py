@@ -428,8 +428,6 @@ class _Session:
         """The referee's class for a student's module class: instances are rebuilt copies
         of the worker's (their layers of torch.nn real, so a test can walk and inspect
         them) whose calls run in the worker; calling the class builds one there."""
-        import torch
-
         found = self.stand_ins.get((module_name, qualname))
         if found is None:
             found = type(qualname.rpartition(".")[2], (_shadow_base(),), {
@@ -438,13 +436,12 @@ class _Session:
             self.stand_ins[(module_name, qualname)] = found
         elif name is not None and found._constructor is None:
             found._constructor = name
-        assert issubclass(found, torch.nn.Module)
         return found
 
     def _make_module(self, module_name, qualname, key, path):
-        module = object.__new__(self.stand_in(str(module_name), str(qualname)))
         import torch
 
+        module = object.__new__(self.stand_in(str(module_name), str(qualname)))
         torch.nn.Module.__init__(module)
         object.__setattr__(module, "_shadow", {"key": key, "path": [
             "modules", path] if path else None})
@@ -477,11 +474,10 @@ class _Session:
             return {"__ref__": known[1].id}
         if type(value) is _Remote or _is_data(value):
             return None
+        if _is_callback(value):
+            return {"__mirror__": {"key": self._callback_key(value), "callback": True}}
         key = f"m{self.made}"
         self.made += 1
-        if _is_callback(value):
-            self.made -= 1
-            return {"__mirror__": {"key": self._callback_key(value), "callback": True}}
         data = self._pickle(value)
         self.mirrors.add(key, value, synced=False)
         return {"__mirror__": {"key": key, "pickle": data}}

@@ -564,14 +564,13 @@ _MISSING = object()
 def _apply_hooks(obj, hooks) -> None:
     """The worker's side: the referee's hooks on its model, as call backs (the student's own
     hooks on the same modules are left alone)."""
-    kind_of_callback = make_callback(None).__class__
     for entry in hooks:
         if type(entry) is not list or len(entry) != 3 or entry[1] not in _HOOKS:
             raise ValueError("malformed hooks")
         name, kind, wanted = entry
         table = getattr(obj.get_submodule(name), kind)
         keys = {int(h): k for h, k in wanted}
-        for handle in [h for h, f in table.items() if isinstance(f, kind_of_callback)
+        for handle in [h for h, f in table.items() if isinstance(f, make_callback)
                        and keys.get(h) != f.key]:
             del table[handle]
         for handle, key in keys.items():
@@ -613,12 +612,12 @@ class MirrorTable:
         self.hook_keys: Callable | None = None  # the referee's: function -> callback key
         self._index: dict | None = None
 
-    def add(self, key: str, obj, synced: bool = True, strong: bool = False) -> None:
+    def add(self, key: str, obj, synced: bool = True) -> None:
         """Keep ``obj`` under ``key``; ``synced=False``: its state goes with the next message
         (a pickle does not carry a tensor's ``.grad``). A state that arrived before its
         object (the object was in the same message) is applied now."""
         ref = None
-        if self.weak and not strong:
+        if self.weak:
             import weakref
 
             try:
@@ -631,7 +630,7 @@ class MirrorTable:
         if pending is not None:
             apply_state(obj, pending[0], pending[1], key)
         if synced or pending is not None:
-            self.digests[key] = _fingerprint(obj, self.hook_keys)
+            self.digests[key] = _fingerprint(obj)
 
     def get(self, key):
         ref = self._refs.get(key)
@@ -705,13 +704,13 @@ class MirrorTable:
         except AttributeError as error:
             raise ValueError(f"no {path[0][:-1]} {path[1]!r} in the mirrored model") from error
 
-    def states(self, hook: Callable | None = None) -> dict:
+    def states(self) -> dict:
         """The states that changed since last sent or received."""
         self._index = None  # the objects may have changed since (a layer replaced)
-        hook = hook or self.hook()
+        hook = self.hook()
         out = {}
         for key, obj in self.items():
-            digest = _fingerprint(obj, self.hook_keys)
+            digest = _fingerprint(obj)
             if digest is None or self.digests.get(key) == digest:
                 continue
             out[key] = state_of(obj, hook, self.hook_keys)
@@ -732,10 +731,10 @@ class MirrorTable:
                 continue  # dropped here meanwhile (the other side learns it next message)
             apply_state(obj, state, decode_value, key)
             self._index = None
-            self.digests[key] = _fingerprint(obj, self.hook_keys)
+            self.digests[key] = _fingerprint(obj)
 
 
-def _fingerprint(obj, hook_keys=None) -> str | None:
+def _fingerprint(obj) -> str | None:
     """A digest of what :func:`state_of` would send, from the raw bytes (no encoding)."""
     torch = _torch()
     if torch is None:
@@ -748,7 +747,7 @@ def _fingerprint(obj, hook_keys=None) -> str | None:
             return
         digest.update(f"{t.dtype}{tuple(t.shape)}{t.requires_grad}".encode())
         t = t.detach()
-        if t.dtype in (torch.bfloat16,) or t.is_meta:
+        if t.dtype == torch.bfloat16 or t.is_meta:
             digest.update(repr(t).encode())
         else:
             digest.update(np.ascontiguousarray(t.cpu().numpy(force=True)).view(np.uint8).data)
@@ -782,8 +781,9 @@ def _fingerprint(obj, hook_keys=None) -> str | None:
 #: The forward hooks of a module that travel with its state (as call backs to the referee).
 _HOOKS = ("_forward_hooks", "_forward_pre_hooks")
 
-#: What a worker makes of a hook the referee registered: ``make_callback(key)``.
-make_callback: Callable | None = None
+#: The worker's class of call-back proxies: ``make_callback(key)`` stands for a hook the
+#: referee registered (set by :mod:`grader.worker`; None on the referee's side).
+make_callback: type | None = None
 
 
 def _digest(state) -> str:
